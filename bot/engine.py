@@ -1,0 +1,107 @@
+"""Incoming → replies: load the user and their dialogue, route, save, in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.protocol import Address, Incoming, Kind, Reply
+from handlers.context import Context
+from handlers.router import route
+from messages.catalog import Catalog
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Engine:
+    """The conversation engine every channel shares."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        catalog: Catalog,
+        *,
+        default_timezone: str = "Asia/Tokyo",
+        clock: Clock = system_clock,
+        on_reminders_changed: Callable[[], None] | None = None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self.catalog = catalog
+        self._default_timezone = default_timezone
+        self.clock = clock
+        self._on_reminders_changed = on_reminders_changed
+        # One update per chat at a time inside this process; the database transaction
+        # keeps replicas honest with each other.
+        self._locks: weakref.WeakValueDictionary[Address, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def set_reminders_listener(self, listener: Callable[[], None]) -> None:
+        self._on_reminders_changed = listener
+
+    def _lock_for(self, address: Address) -> asyncio.Lock:
+        lock = self._locks.get(address)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[address] = lock
+        return lock
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Handle one user event; never raises for a handler's fault."""
+        lock = self._lock_for(incoming.address)
+        async with lock:
+            try:
+                return await self._handle_in_transaction(incoming)
+            except Exception:
+                # No message text in the log: only where it happened and what kind of event.
+                log.exception(
+                    "handling failed: channel=%s kind=%s",
+                    incoming.address.channel,
+                    incoming.kind.value,
+                )
+                return [Reply(text=self.catalog.text(self._locale_hint(incoming), "errors.unexpected"))]
+
+    def _locale_hint(self, incoming: Incoming) -> str:
+        return "en" if (incoming.language_code or "").startswith("en") else "ja"
+
+    async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
+        address = incoming.address
+        async with self._uow_factory() as uow:
+            if incoming.event_id is not None and not await uow.events.first_time(
+                address.channel, incoming.event_id
+            ):
+                log.info("duplicate event skipped: channel=%s", address.channel)
+                return []
+            user = await uow.users.find(address.channel, address.external_id)
+            if user is None:
+                if incoming.kind is Kind.UNFOLLOW:
+                    await uow.commit()
+                    return []
+                user = await uow.users.get_or_create(
+                    address.channel,
+                    address.external_id,
+                    locale=self._locale_hint(incoming),
+                    timezone=self._default_timezone,
+                )
+            ctx = Context(
+                uow=uow,
+                user=user,
+                catalog=self.catalog,
+                now=self.clock(),
+                dialogue=await uow.dialogues.get(user.id),
+            )
+            replies = await route(ctx, incoming)
+            await uow.commit()
+        if ctx.reminders_changed and self._on_reminders_changed is not None:
+            self._on_reminders_changed()
+        return replies

@@ -1,0 +1,123 @@
+"""Channel-neutral types: what reaches the engine and what comes back out of it.
+
+A channel turns its SDK objects into an ``Incoming`` and turns each ``Reply`` into SDK
+calls. Nothing in here knows about Telegram, LINE or the terminal.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Kind(enum.StrEnum):
+    """What the user did."""
+
+    TEXT = "text"
+    ACTION = "action"
+    FOLLOW = "follow"
+    UNFOLLOW = "unfollow"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a user lives: the channel name and the channel's own id for the chat."""
+
+    channel: str
+    external_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One thing a user did, in any channel."""
+
+    address: Address
+    kind: Kind
+    text: str = ""
+    action: str = ""
+    language_code: str | None = None
+    # The channel's id for this event (Telegram update_id, LINE webhookEventId); when given,
+    # the engine handles each id once, so a redelivered event is a no-op.
+    event_id: str | None = None
+
+    @classmethod
+    def text_message(cls, address: Address, text: str, **kw: object) -> Incoming:
+        return cls(address=address, kind=Kind.TEXT, text=text, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def button(cls, address: Address, action: str, **kw: object) -> Incoming:
+        return cls(address=address, kind=Kind.ACTION, action=action, **kw)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button: what the user sees and the compact action sent back when pressed.
+
+    ``action`` is at most 64 bytes so it fits Telegram's callback data as it is.
+    """
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class CopyItem:
+    """A block the user copies with one tap (an email subject, a body, a phone script)."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file sent to the user, such as their data export."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message to the user. Rich parts degrade per channel; the text always carries the gist."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    copy_items: tuple[CopyItem, ...] = ()
+    document: Document | None = None
+    # Hint for channels that lay buttons out: how many choices share a row.
+    columns: int = 2
+
+
+class DeliveryError(Exception):
+    """Base of what a channel raises when a push cannot be delivered."""
+
+
+class RecipientGone(DeliveryError):
+    """The user blocked the bot or left the chat: stop pushing to them."""
+
+
+class RetryLater(DeliveryError):
+    """The platform asked us to slow down or had a passing fault; try the same push again."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(DeliveryError):
+    """The platform refused the push for good (bad request); retrying will not help."""
+
+
+class Pusher(Protocol):
+    """A channel's way of sending unsolicited messages (reminders).
+
+    ``idempotency_key`` is stable per reminder, so a channel that supports retry keys
+    (LINE's ``X-Line-Retry-Key``) can make a retried push count once.
+    Raises ``RecipientGone``, ``RetryLater`` or ``PermanentFailure``.
+    """
+
+    async def push(
+        self, external_id: str, replies: list[Reply], *, idempotency_key: str
+    ) -> None: ...

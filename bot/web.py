@@ -1,0 +1,74 @@
+"""The one HTTP server: channel webhooks, /healthz and /metrics."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
+
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Metrics:
+    """Counters a scrape can read; one registry per app so tests do not share numbers."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.updates = Counter(
+            "renraku_updates_total", "User events handled", ["channel"], registry=self.registry
+        )
+        self.handle_seconds = Histogram(
+            "renraku_handle_seconds", "Time to handle one event", ["channel"], registry=self.registry
+        )
+        self.reminders = Counter(
+            "renraku_reminders_total", "Reminders by outcome", ["outcome"], registry=self.registry
+        )
+        self.webhook_rejected = Counter(
+            "renraku_webhook_rejected_total",
+            "Webhook requests refused",
+            ["channel"],
+            registry=self.registry,
+        )
+
+
+class WebServer:
+    """An aiohttp server that channels add their routes to before it starts."""
+
+    def __init__(self, host: str, port: int, metrics: Metrics) -> None:
+        self._host, self._port = host, port
+        self.metrics = metrics
+        self.app = web.Application(client_max_size=1024 * 1024)
+        self.app.router.add_get("/healthz", self._healthz)
+        self.app.router.add_get("/metrics", self._metrics)
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+
+    def add_post(self, path: str, handler: RouteHandler) -> None:
+        self.app.router.add_post(path, handler)
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        body = generate_latest(self.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
+        log.info("http server listening on %s:%s", self._host, self.bound_port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,1 @@
+"""Conversation flows: plain async functions over a Context, channel- and database-neutral."""

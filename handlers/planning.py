@@ -1,0 +1,114 @@
+"""Turn an interview into reminder rows, and pick tips that have not been shown lately."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+
+from bot import calendar
+from bot.calendar import PromisedPeriod
+from handlers.context import Context
+from storage.models import Interview, Reminder, ReminderKind, ReminderState
+
+# A tip is not shown again until this many others from its pool have been.
+TIP_MEMORY = 5
+
+
+def _moment(ctx: Context, day: date) -> datetime:
+    user = ctx.user
+    return calendar.schedule_at(day, user.reminder_hour, user.timezone, user.quiet_start, user.quiet_end)
+
+
+def earliest_send(ctx: Context) -> datetime:
+    """Now, or the end of the user's quiet hours if they are asleep."""
+    user = ctx.user
+    return calendar.defer_out_of_quiet_hours(ctx.now, user.timezone, user.quiet_start, user.quiet_end)
+
+
+def _add(ctx: Context, interview: Interview, kind: ReminderKind, due: datetime) -> None:
+    ctx.uow.reminders.add(
+        Reminder(
+            interview_id=interview.id,
+            user_id=interview.user_id,
+            kind=kind.value,
+            due_at=due,
+            state=ReminderState.PENDING.value,
+            attempts=0,
+        )
+    )
+    ctx.reminders_changed = True
+
+
+async def plan(ctx: Context, interview: Interview) -> datetime:
+    """Write the halfway nudge and the promised-day follow-up; return the check-in moment.
+
+    An interview recorded after its promised day has passed gets its follow-up right away
+    (outside quiet hours) rather than never.
+    """
+    period = PromisedPeriod.from_storage(interview.promised)
+    due_day = calendar.followup_day(interview.interview_date, period)
+    checkin = max(_moment(ctx, due_day), earliest_send(ctx))
+    _add(ctx, interview, ReminderKind.FOLLOWUP, checkin)
+    halfway = calendar.halfway_day(interview.interview_date, due_day)
+    if ctx.user.halfway_nudge and halfway is not None:
+        nudge = _moment(ctx, halfway)
+        if ctx.now < nudge < checkin:
+            _add(ctx, interview, ReminderKind.HALFWAY, nudge)
+    return checkin
+
+
+async def replan(ctx: Context, interview: Interview) -> datetime:
+    """The date or the promise changed: drop the pending reminders and plan afresh."""
+    await ctx.uow.reminders.cancel_for_interview(interview.id)
+    return await plan(ctx, interview)
+
+
+async def schedule_recheck(ctx: Context, interview: Interview, *, business_days: int = 3) -> datetime:
+    """A re-check some business days from today, at the user's reminder hour."""
+    await ctx.uow.reminders.cancel_for_interview(interview.id)
+    day = calendar.recheck_day(ctx.today, business_days)
+    due = max(_moment(ctx, day), earliest_send(ctx))
+    _add(ctx, interview, ReminderKind.RECHECK, due)
+    return due
+
+
+async def schedule_again(ctx: Context, interview: Interview, kind: ReminderKind, days: int) -> datetime:
+    """The same reminder again after some calendar days, moved onto a business day."""
+    await ctx.uow.reminders.cancel_for_interview(interview.id)
+    day = calendar.next_business_day(ctx.today + timedelta(days=days))
+    due = max(_moment(ctx, day), earliest_send(ctx))
+    _add(ctx, interview, kind, due)
+    return due
+
+
+async def next_checkin(ctx: Context, interview: Interview) -> datetime | None:
+    reminder = await ctx.uow.reminders.next_for_interview(interview.id)
+    return reminder.due_at if reminder is not None else None
+
+
+def pick_tips(ctx: Context, pool_key: str, count: int = 1) -> list[str]:
+    """Tips from a pool, skipping the ones this user saw lately; remembers what it picked."""
+    pool = ctx.pool(pool_key)
+    memory = dict(ctx.user.recent_tips or {})
+    recent: list[int] = [i for i in memory.get(pool_key, []) if 0 <= i < len(pool)]
+    keep = min(TIP_MEMORY, max(len(pool) - count, 0))
+    fresh = [i for i in range(len(pool)) if i not in recent[-keep:]] if keep else list(range(len(pool)))
+    # Not security-sensitive: only which tip to show.
+    chosen = random.sample(fresh, min(count, len(fresh)))  # noqa: S311
+    memory[pool_key] = (recent + chosen)[-TIP_MEMORY:]
+    ctx.user.recent_tips = memory
+    return [pool[i] for i in chosen]
+
+
+async def reschedule_pending(ctx: Context, old_timezone: str) -> int:
+    """Settings changed: keep each pending reminder's day, move it to the new hour and zone."""
+    moved = 0
+    for reminder in await ctx.uow.reminders.for_user(ctx.user.id):
+        if reminder.state not in (ReminderState.PENDING.value, ReminderState.PAUSED.value):
+            continue
+        day = calendar.to_local(reminder.due_at, old_timezone).date()
+        reminder.due_at = max(_moment(ctx, day), earliest_send(ctx))
+        moved += 1
+    if moved:
+        ctx.reminders_changed = True
+    return moved

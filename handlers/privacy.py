@@ -1,0 +1,100 @@
+"""A user's own data: export it as a file, or delete all of it after a confirmation."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from bot.protocol import Document, Reply
+from handlers.context import Context
+from handlers.menu import main_menu
+
+EXPORT_VERSION = 1
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+async def export_data(ctx: Context) -> list[Reply]:
+    user = ctx.user
+    interviews = []
+    for interview in await ctx.uow.interviews.for_user(user.id):
+        history = await ctx.uow.history.for_interview(interview.id)
+        interviews.append(
+            {
+                "company": interview.company,
+                "interview_date": _plain(interview.interview_date),
+                "stage": interview.stage,
+                "promised": interview.promised,
+                "contact_method": interview.contact_method,
+                "interviewer_name": interview.interviewer_name,
+                "interviewer_contact": interview.interviewer_contact,
+                "asked_what_if_silent": interview.asked_what_if_silent,
+                "asked_memo": interview.asked_memo,
+                "reflection_good": interview.reflection_good,
+                "reflection_improve": interview.reflection_improve,
+                "status": interview.status,
+                "followups_sent": interview.followups_sent,
+                "created_at": _plain(interview.created_at),
+                "status_history": [
+                    {"from": h.from_status, "to": h.to_status, "at": _plain(h.changed_at)}
+                    for h in history
+                ],
+            }
+        )
+    reminders = [
+        {"kind": r.kind, "due_at": _plain(r.due_at), "state": r.state}
+        for r in await ctx.uow.reminders.for_user(user.id)
+    ]
+    payload = {
+        "format": "renraku-export",
+        "version": EXPORT_VERSION,
+        "exported_at": _plain(ctx.now),
+        "user": {
+            "channel": user.channel,
+            "external_id": user.external_id,
+            "name": user.display_name,
+            "language": user.locale,
+            "timezone": user.timezone,
+            "reminder_hour": user.reminder_hour,
+            "quiet_hours": [user.quiet_start, user.quiet_end],
+            "halfway_nudge": user.halfway_nudge,
+            "created_at": _plain(user.created_at),
+        },
+        "interviews": interviews,
+        "reminders": reminders,
+    }
+    content = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+    document = Document(filename=f"renraku-export-{ctx.today.isoformat()}.json", content=content)
+    return [
+        Reply(text=ctx.t("privacy.export_ready", count=len(interviews)), document=document),
+        ctx.reply(ctx.t("privacy.export_note"), main_menu(ctx)),
+    ]
+
+
+async def ask_delete(ctx: Context) -> list[Reply]:
+    return [
+        ctx.reply(
+            ctx.t("privacy.confirm_delete"),
+            [ctx.button("privacy.delete_yes", "p:delok"), ctx.button("privacy.delete_no", "p:keep")],
+        )
+    ]
+
+
+async def privacy_action(ctx: Context, args: list[str]) -> list[Reply]:
+    op = args[0] if args else ""
+    if op == "delok":
+        locale = ctx.locale
+        await ctx.uow.users.delete(ctx.user)
+        ctx.reminders_changed = True
+        ctx.dialogue = None
+        return [Reply(text=ctx.catalog.text(locale, "privacy.deleted"))]
+    if op == "keep":
+        return [ctx.reply(ctx.t("privacy.kept"), main_menu(ctx))]
+    if op == "export":
+        return await export_data(ctx)
+    return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]

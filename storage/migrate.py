@@ -1,0 +1,28 @@
+"""Bring the schema up to date with Alembic, configured in code from the app's own URL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # Alembic's config interpolates %; the URL may carry an escaped password.
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_sync(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade(database_url: str, revision: str = "head") -> None:
+    """Run the migrations in a worker thread; env.py runs its own event loop there."""
+    await asyncio.to_thread(upgrade_sync, database_url, revision)

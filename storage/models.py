@@ -1,0 +1,208 @@
+"""The tables. Every piece of state lives here, so any replica can pick up any update."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class InterviewStatus(enum.StrEnum):
+    WAITING = "waiting"
+    FOLLOWED_UP = "followed_up"
+    PASSED = "passed"
+    REJECTED = "rejected"
+    DECLINED = "declined"
+    NO_RESPONSE = "no_response"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (InterviewStatus.WAITING, InterviewStatus.FOLLOWED_UP)
+
+
+class ReminderKind(enum.StrEnum):
+    HALFWAY = "halfway"
+    FOLLOWUP = "followup"
+    RECHECK = "recheck"
+
+
+class ReminderState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    PAUSED = "paused"
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    locale: Mapped[str] = mapped_column(String(8), default="ja")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
+    reminder_hour: Mapped[int] = mapped_column(Integer, default=10)
+    quiet_start: Mapped[int | None] = mapped_column(Integer, default=22)
+    quiet_end: Mapped[int | None] = mapped_column(Integer, default=8)
+    halfway_nudge: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Indices into the tip pools shown lately, newest last, so a tip does not come back soon.
+    recent_tips: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    interviews: Mapped[list[Interview]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Interview(Base):
+    __tablename__ = "interviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    company: Mapped[str] = mapped_column(String(100))
+    interview_date: Mapped[date] = mapped_column(Date)
+    stage: Mapped[str] = mapped_column(String(16))
+    # bot.calendar.PromisedPeriod in its storage form ("weeks:2", "bdays:5", "none", ...).
+    promised: Mapped[str] = mapped_column(String(32))
+    contact_method: Mapped[str] = mapped_column(String(16))
+    interviewer_name: Mapped[str | None] = mapped_column(String(100))
+    interviewer_contact: Mapped[str | None] = mapped_column(String(254))
+    asked_what_if_silent: Mapped[bool | None] = mapped_column(Boolean)
+    asked_memo: Mapped[str | None] = mapped_column(Text)
+    reflection_good: Mapped[str | None] = mapped_column(Text)
+    reflection_improve: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=InterviewStatus.WAITING.value)
+    followups_sent: Mapped[int] = mapped_column(Integer, default=0)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="interviews")
+
+
+class DialogueState(Base):
+    """Where a user is in a conversation; one row per user, absent when idle."""
+
+    __tablename__ = "dialogue_states"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def new_idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
+class Reminder(Base):
+    """A message promised for later. Written first; the dispatcher claims and sends it."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_state_due_at", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16), default=ReminderState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Generated with the row, before any attempt, and reused on every retry (LINE retry key).
+    idempotency_key: Mapped[str] = mapped_column(
+        String(36), unique=True, default=new_idempotency_key
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StatusChange(Base):
+    __tablename__ = "status_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedEvent(Base):
+    """Channel event ids already handled, so a redelivered webhook is a no-op."""
+
+    __tablename__ = "processed_events"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

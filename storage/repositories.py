@@ -1,0 +1,233 @@
+"""Repositories: named queries over one session. They never commit; the caller does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    DialogueState,
+    Interview,
+    ProcessedEvent,
+    Reminder,
+    ReminderKind,
+    ReminderState,
+    StatusChange,
+    User,
+)
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def find(self, channel: str, external_id: str) -> User | None:
+        return await self._session.scalar(
+            select(User).where(User.channel == channel, User.external_id == external_id)
+        )
+
+    async def get(self, user_id: int) -> User | None:
+        return await self._session.get(User, user_id)
+
+    async def get_or_create(
+        self, channel: str, external_id: str, *, locale: str, timezone: str
+    ) -> User:
+        user = await self.find(channel, external_id)
+        if user is not None:
+            return user
+        user = User(
+            channel=channel,
+            external_id=external_id,
+            locale=locale,
+            timezone=timezone,
+            reminder_hour=10,
+            quiet_start=22,
+            quiet_end=8,
+            halfway_nudge=True,
+            active=True,
+            onboarded=False,
+            recent_tips={},
+        )
+        try:
+            # A savepoint, so losing a race with another replica creating the same user
+            # does not throw away the rest of the transaction.
+            async with self._session.begin_nested():
+                self._session.add(user)
+        except IntegrityError:
+            existing = await self.find(channel, external_id)
+            if existing is None:
+                raise
+            return existing
+        return user
+
+    async def delete(self, user: User) -> None:
+        """Delete the user; the database cascades to everything they own."""
+        await self._session.delete(user)
+        await self._session.flush()
+
+    async def count(self) -> int:
+        return int(await self._session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+class InterviewRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, interview: Interview) -> None:
+        self._session.add(interview)
+
+    async def flush(self) -> None:
+        await self._session.flush()
+
+    async def owned(self, user_id: int, interview_id: int) -> Interview | None:
+        """The interview only when it belongs to this user; anyone else's id finds nothing."""
+        return await self._session.scalar(
+            select(Interview).where(Interview.id == interview_id, Interview.user_id == user_id)
+        )
+
+    async def for_user(self, user_id: int) -> Sequence[Interview]:
+        result = await self._session.scalars(
+            select(Interview)
+            .where(Interview.user_id == user_id)
+            .order_by(Interview.interview_date.desc(), Interview.id.desc())
+        )
+        return result.all()
+
+    async def delete(self, interview: Interview) -> None:
+        await self._session.delete(interview)
+        await self._session.flush()
+
+
+class DialogueRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> DialogueState | None:
+        return await self._session.get(DialogueState, user_id)
+
+    async def save(self, user_id: int, flow: str, step: str, data: dict[str, object]) -> None:
+        state = await self.get(user_id)
+        if state is None:
+            self._session.add(DialogueState(user_id=user_id, flow=flow, step=step, data=data))
+        else:
+            state.flow, state.step = flow, step
+            # A fresh dict, so SQLAlchemy sees the JSON column change.
+            state.data = dict(data)
+
+    async def clear(self, user_id: int) -> None:
+        await self._session.execute(delete(DialogueState).where(DialogueState.user_id == user_id))
+
+
+class ReminderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, reminder: Reminder) -> None:
+        self._session.add(reminder)
+
+    async def pending_for_interview(self, interview_id: int) -> Sequence[Reminder]:
+        result = await self._session.scalars(
+            select(Reminder)
+            .where(
+                Reminder.interview_id == interview_id,
+                Reminder.state.in_([ReminderState.PENDING.value, ReminderState.PAUSED.value]),
+            )
+            .order_by(Reminder.due_at)
+        )
+        return result.all()
+
+    async def next_for_interview(self, interview_id: int) -> Reminder | None:
+        return await self._session.scalar(
+            select(Reminder)
+            .where(
+                Reminder.interview_id == interview_id,
+                Reminder.state == ReminderState.PENDING.value,
+            )
+            .order_by(Reminder.due_at)
+            .limit(1)
+        )
+
+    async def for_user(self, user_id: int) -> Sequence[Reminder]:
+        result = await self._session.scalars(
+            select(Reminder).where(Reminder.user_id == user_id).order_by(Reminder.due_at)
+        )
+        return result.all()
+
+    async def cancel_for_interview(
+        self, interview_id: int, kinds: Sequence[ReminderKind] | None = None
+    ) -> int:
+        stmt = update(Reminder).where(
+            Reminder.interview_id == interview_id,
+            Reminder.state.in_([ReminderState.PENDING.value, ReminderState.PAUSED.value]),
+        )
+        if kinds is not None:
+            stmt = stmt.where(Reminder.kind.in_([k.value for k in kinds]))
+        result = await self._session.execute(
+            stmt.values(state=ReminderState.CANCELLED.value).execution_options(
+                synchronize_session=False
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def set_paused_for_user(self, user_id: int, paused: bool) -> int:
+        source, target = (
+            (ReminderState.PENDING, ReminderState.PAUSED)
+            if paused
+            else (ReminderState.PAUSED, ReminderState.PENDING)
+        )
+        result = await self._session.execute(
+            update(Reminder)
+            .where(Reminder.user_id == user_id, Reminder.state == source.value)
+            .values(state=target.value)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def earliest_pending_due(self) -> datetime | None:
+        return await self._session.scalar(
+            select(func.min(Reminder.due_at)).where(Reminder.state == ReminderState.PENDING.value)
+        )
+
+
+class HistoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def record(self, interview_id: int, from_status: str | None, to_status: str) -> None:
+        self._session.add(
+            StatusChange(interview_id=interview_id, from_status=from_status, to_status=to_status)
+        )
+
+    async def for_interview(self, interview_id: int) -> Sequence[StatusChange]:
+        result = await self._session.scalars(
+            select(StatusChange)
+            .where(StatusChange.interview_id == interview_id)
+            .order_by(StatusChange.changed_at, StatusChange.id)
+        )
+        return result.all()
+
+
+class EventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def first_time(self, channel: str, event_id: str) -> bool:
+        """Remember the event; False when it was handled before (a redelivery)."""
+        if await self._session.get(ProcessedEvent, (channel, event_id)) is not None:
+            return False
+        try:
+            async with self._session.begin_nested():
+                self._session.add(ProcessedEvent(channel=channel, event_id=event_id))
+        except IntegrityError:
+            return False
+        return True
+
+    async def forget_before(self, moment: datetime) -> int:
+        result = await self._session.execute(
+            delete(ProcessedEvent).where(ProcessedEvent.processed_at < moment)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,70 @@
+"""The unit of work: one session, its repositories, and a transaction the caller commits."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    DialogueRepository,
+    EventRepository,
+    HistoryRepository,
+    InterviewRepository,
+    ReminderRepository,
+    UserRepository,
+)
+
+
+class UnitOfWork:
+    """``async with uow: ...; await uow.commit()`` — leaving without commit rolls back."""
+
+    users: UserRepository
+    interviews: InterviewRepository
+    dialogues: DialogueRepository
+    reminders: ReminderRepository
+    history: HistoryRepository
+    events: EventRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._session
+
+    @property
+    def dialect(self) -> str:
+        return self.session.bind.dialect.name
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._session_factory()
+        self.users = UserRepository(self._session)
+        self.interviews = InterviewRepository(self._session)
+        self.dialogues = DialogueRepository(self._session)
+        self.reminders = ReminderRepository(self._session)
+        self.history = HistoryRepository(self._session)
+        self.events = EventRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
