@@ -40,6 +40,7 @@ __all__ = [
     "promised_day",
     "recheck_day",
     "schedule_at",
+    "to_local",
 ]
 
 DEFAULT_WAIT_DAYS = 14

@@ -26,6 +26,7 @@ from bot.calendar import (
     promised_day,
     recheck_day,
     schedule_at,
+    to_local,
 )
 
 TOKYO = "Asia/Tokyo"
@@ -509,8 +510,9 @@ NAIVE = datetime(2026, 11, 25, 12, 0)
         lambda: defer_out_of_quiet_hours(NAIVE, TOKYO, 22, 7),
         lambda: defer_out_of_quiet_hours(NAIVE, TOKYO, None, None),
         lambda: local_today(NAIVE, TOKYO),
+        lambda: to_local(NAIVE, TOKYO),
     ],
-    ids=["in_quiet", "in_quiet_none", "defer", "defer_none", "local_today"],
+    ids=["in_quiet", "in_quiet_none", "defer", "defer_none", "local_today", "to_local"],
 )
 def test_naive_datetimes_are_rejected(call: Callable[[], object]) -> None:
     with pytest.raises(ValueError, match="aware"):
@@ -550,3 +552,18 @@ def test_days_between(start: date, end: date, expected: int) -> None:
 )
 def test_local_today(now: datetime, tz: str, expected: date) -> None:
     assert local_today(now, tz) == expected
+
+
+@pytest.mark.parametrize(
+    ("moment", "tz", "wall_clock", "offset_hours"),
+    [
+        (utc(2026, 11, 25, 15, 0), TOKYO, datetime(2026, 11, 26, 0, 0), 9),
+        (utc(2026, 11, 1, 5, 30), NEW_YORK, datetime(2026, 11, 1, 1, 30), -4),  # first 01:30
+        (utc(2026, 11, 1, 6, 30), NEW_YORK, datetime(2026, 11, 1, 1, 30), -5),  # second 01:30
+    ],
+)
+def test_to_local(moment: datetime, tz: str, wall_clock: datetime, offset_hours: int) -> None:
+    local = to_local(moment, tz)
+    assert local.replace(tzinfo=None) == wall_clock
+    assert local.utcoffset() == timedelta(hours=offset_hours)
+    assert local == moment
