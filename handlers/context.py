@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -91,7 +92,8 @@ class Context:
 
     @property
     def data(self) -> dict[str, Any]:
-        return dict(self.dialogue.data) if self.dialogue is not None else {}
+        # A deep copy: nested lists mutated in place would look unchanged to the ORM.
+        return copy.deepcopy(self.dialogue.data) if self.dialogue is not None else {}
 
     async def go(self, flow: str, step: str, data: dict[str, Any]) -> None:
         await self.uow.dialogues.save(self.user.id, flow, step, data)
@@ -103,6 +105,9 @@ class Context:
             self.dialogue = None
 
     # --- formatting -------------------------------------------------------------------------
+
+    def bullets(self, items: list[str]) -> str:
+        return "\n".join(self.t("format.bullet", text=item) for item in items)
 
     def fmt_date(self, d: date) -> str:
         weekday = self.pool("format.weekdays")[d.weekday()]

@@ -464,7 +464,7 @@ def _label_match(ctx: Context, text: str | None, prefix: str, values: tuple[str,
 def describe_period(ctx: Context, period: PromisedPeriod) -> str:
     if period.unit is PeriodUnit.DATE and period.until is not None:
         return ctx.t("period.date", date=ctx.fmt_date(period.until))
-    return ctx.t(f"period.{period.unit.value}", n=period.amount)
+    return ctx.t(f"period.{period.unit.name.lower()}", n=period.amount)
 
 
 def _summary(ctx: Context, data: dict[str, Any]) -> Reply:
@@ -593,5 +593,5 @@ async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
                 when=ctx.fmt_datetime(checkin),
             )
         ),
-        ctx.reply(ctx.t("interview.first_tips", tips="\n".join(f"・{t}" for t in tips)), main_menu(ctx)),
+        ctx.reply(ctx.t("interview.first_tips", tips=ctx.bullets(tips)), main_menu(ctx)),
     ]

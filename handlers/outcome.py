@@ -87,8 +87,8 @@ def _after(ctx: Context, interview: Interview, op: str) -> list[Reply]:
         ctx.reply(
             ctx.t(
                 "outcome.reflect_and_next",
-                questions="\n".join(f"・{q}" for q in questions),
-                tips="\n".join(f"・{t}" for t in tips),
+                questions=ctx.bullets(questions),
+                tips=ctx.bullets(tips),
             ),
             [ctx.button("outcome.write_reflection", f"o:{iid}:reflect"), *main_menu(ctx)],
         ),

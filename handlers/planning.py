@@ -82,7 +82,7 @@ async def schedule_again(ctx: Context, interview: Interview, kind: ReminderKind,
 
 
 async def next_checkin(ctx: Context, interview: Interview) -> datetime | None:
-    reminder = await ctx.uow.reminders.next_for_interview(interview.id)
+    reminder = await ctx.uow.reminders.next_for_interview(interview.id, ctx.now)
     return reminder.due_at if reminder is not None else None
 
 

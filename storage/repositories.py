@@ -140,16 +140,20 @@ class ReminderRepository:
         )
         return result.all()
 
-    async def next_for_interview(self, interview_id: int) -> Reminder | None:
-        return await self._session.scalar(
-            select(Reminder)
-            .where(
-                Reminder.interview_id == interview_id,
-                Reminder.state == ReminderState.PENDING.value,
+    async def next_for_interview(self, interview_id: int, now: datetime) -> Reminder | None:
+        """The next pending reminder from now on; else an overdue one about to go out."""
+        pending = (
+            await self._session.scalars(
+                select(Reminder)
+                .where(
+                    Reminder.interview_id == interview_id,
+                    Reminder.state == ReminderState.PENDING.value,
+                )
+                .order_by(Reminder.due_at)
             )
-            .order_by(Reminder.due_at)
-            .limit(1)
-        )
+        ).all()
+        upcoming = [r for r in pending if r.due_at >= now]
+        return upcoming[0] if upcoming else (pending[-1] if pending else None)
 
     async def for_user(self, user_id: int) -> Sequence[Reminder]:
         result = await self._session.scalars(

@@ -56,12 +56,11 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # close() returns the connection, rolling back anything uncommitted; unlike
+        # rollback() it leaves loaded objects readable for the caller.
         session = self.session
-        try:
-            await session.rollback()
-        finally:
-            await session.close()
-            self._session = None
+        self._session = None
+        await session.close()
 
     async def commit(self) -> None:
         await self.session.commit()

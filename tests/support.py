@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Settings, load_settings
+from bot.engine import Engine
+from bot.protocol import Address, Choice, Incoming, Reply
 
 
 class ManualClock:
@@ -40,3 +42,36 @@ def sqlite_settings(tmp_path: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return load_settings(_env_file=None, **values)
+
+
+class Chat:
+    """One user talking to the engine: send text, press buttons by their label."""
+
+    def __init__(self, engine: Engine, user: str = "u1", channel: str = "console") -> None:
+        self.engine = engine
+        self.address = Address(channel, user)
+        self.last: list[Reply] = []
+
+    async def say(self, text: str) -> list[Reply]:
+        self.last = await self.engine.handle(Incoming.text_message(self.address, text))
+        return self.last
+
+    async def act(self, action: str) -> list[Reply]:
+        self.last = await self.engine.handle(Incoming.button(self.address, action))
+        return self.last
+
+    def choices(self) -> list[Choice]:
+        return [c for r in self.last for c in r.choices]
+
+    def action_for(self, label: str) -> str:
+        matches = [c.action for c in self.choices() if c.label == label]
+        if not matches:
+            raise AssertionError(f"no button {label!r} in {[c.label for c in self.choices()]}")
+        return matches[-1]
+
+    async def press(self, label: str) -> list[Reply]:
+        return await self.act(self.action_for(label))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.last)

@@ -1,0 +1,262 @@
+"""Recording an interview through the engine, the way a user would: taps, typing, mistakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.bootstrap import Renraku
+from bot.engine import Engine
+from storage.models import DialogueState, Interview, Reminder, StatusChange
+from tests.support import Chat
+
+
+async def _interviews(app: Renraku) -> list[Interview]:
+    async with app.uow() as uow:
+        return list((await uow.session.scalars(select(Interview).order_by(Interview.id))).all())
+
+
+async def _reminders(app: Renraku) -> list[Reminder]:
+    async with app.uow() as uow:
+        return list((await uow.session.scalars(select(Reminder).order_by(Reminder.due_at))).all())
+
+
+async def _state(app: Renraku) -> tuple[str, str] | None:
+    async with app.uow() as uow:
+        row = await uow.session.scalar(select(DialogueState))
+        return (row.flow, row.step) if row else None
+
+
+async def onboard(chat: Chat, name: str = "応募者") -> None:
+    await chat.say("/start")
+    await chat.say(name)
+
+
+async def register_by_taps(chat: Chat, company: str = "株式会社サンプル") -> list[str]:
+    await chat.say("/new")
+    await chat.say(company)
+    await chat.press("今日")
+    await chat.press("一次面接")
+    await chat.press("2週間以内")
+    await chat.press("メール")
+    await chat.say("人事部 採用担当")
+    await chat.say("saiyo@example.co.jp")
+    await chat.press("はい")
+    await chat.say("人事部に電話してよいとのこと")
+    await chat.say("志望動機を具体的に話せた")
+    await chat.say("逆質問をもっと用意する")
+    card = chat.text
+    await chat.press("保存")
+    return [card, chat.text]
+
+
+async def test_full_registration_by_taps_saves_every_answer(app: Renraku, engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    card, saved = await register_by_taps(chat)
+
+    assert "株式会社サンプル" in card and "11月25日(水)" in card and "12月9日(水)" in card
+    assert "12月9日(水) 10:00" in saved
+    [interview] = await _interviews(app)
+    assert interview.company == "株式会社サンプル"
+    assert interview.interview_date == date(2026, 11, 25)
+    assert (interview.stage, interview.promised, interview.contact_method) == ("first", "weeks:2", "email")
+    assert interview.interviewer_name == "人事部 採用担当"
+    assert interview.interviewer_contact == "saiyo@example.co.jp"
+    assert interview.asked_what_if_silent is True
+    assert interview.asked_memo == "人事部に電話してよいとのこと"
+    assert interview.reflection_good == "志望動機を具体的に話せた"
+    assert interview.reflection_improve == "逆質問をもっと用意する"
+    assert interview.status == "waiting"
+    assert await _state(app) is None
+
+
+async def test_saving_plans_the_halfway_nudge_and_the_promised_day(app: Renraku, engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await register_by_taps(chat)
+    reminders = await _reminders(app)
+    # 10:00 in Tokyo is 01:00 UTC.
+    assert [(r.kind, r.due_at) for r in reminders] == [
+        ("halfway", datetime(2026, 12, 2, 1, 0, tzinfo=UTC)),
+        ("followup", datetime(2026, 12, 9, 1, 0, tzinfo=UTC)),
+    ]
+    async with app.uow() as uow:
+        history = (await uow.session.scalars(select(StatusChange))).all()
+    assert [(h.from_status, h.to_status) for h in history] == [(None, "waiting")]
+
+
+async def test_typed_answers_are_understood_and_echoed(app: Renraku, engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    await chat.say("サンプル商事")
+    await chat.press("日付を入力")
+    await chat.say("11/20")
+    assert "11月20日(金)" in chat.text
+    await chat.say("二次面接")
+    await chat.say("5営業日以内")
+    # 5 business days after Fri 11/20, skipping the 23rd (Labour Thanksgiving Day).
+    assert "11月30日(月)" in chat.text
+    await chat.say("電話")
+    assert "着信" in chat.text
+    for _ in range(5):
+        await chat.say("スキップ")
+    await chat.say("保存")
+    [interview] = await _interviews(app)
+    assert (interview.interview_date, interview.stage, interview.promised) == (
+        date(2026, 11, 20), "second", "bdays:5")
+    assert interview.interviewer_name is None and interview.reflection_good is None
+
+
+@pytest.mark.parametrize(
+    ("step_inputs", "bad", "expected"),
+    [
+        ([], "   ", "空のまま"),
+        ([], "あ" * 101, "100文字以内"),
+        ([], "\x00\x07", "使えない文字"),
+        (["サンプル", "日付を入力"], "2/30", "日付として読み取れません"),
+        (["サンプル", "日付を入力"], "🍣🍣🍣", "日付として読み取れません"),
+        (["サンプル", "日付を入力"], "2026-12-31", "未来の日付"),
+        (["サンプル", "日付を入力"], "x" * 10_000, "日付として読み取れません"),
+        (["サンプル", "今日", "一次面接"], "そのうち", "期間として読み取れません"),
+        (["サンプル", "今日", "一次面接"], "999週間", "期間として読み取れません"),
+        (["サンプル", "今日", "一次面接", "1週間以内", "メール", "スキップ"], "not-an-address", "メールアドレスか電話番号"),
+        (["サンプル", "今日", "一次面接", "1週間以内", "メール", "スキップ"], "📞" * 40, "メールアドレスか電話番号"),
+    ],
+)
+async def test_bad_input_gets_a_kind_reply_and_changes_nothing(
+    app: Renraku, engine: Engine, step_inputs: list[str], bad: str, expected: str
+) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    for answer in step_inputs:
+        labels = [c.label for c in chat.choices()]
+        await (chat.press(answer) if answer in labels else chat.say(answer))
+    before = await _state(app)
+    question = chat.last[-1].text
+    async with app.uow() as uow:
+        data_before = (await uow.session.scalar(select(DialogueState))).data  # type: ignore[union-attr]
+
+    replies = await chat.say(bad)
+
+    assert expected in chat.text
+    assert "Traceback" not in chat.text
+    # The same question is asked again, and nothing moved on or was stored.
+    assert replies[-1].text == question
+    assert await _state(app) == before
+    async with app.uow() as uow:
+        assert (await uow.session.scalar(select(DialogueState))).data == data_before  # type: ignore[union-attr]
+    assert await _interviews(app) == []
+
+
+async def test_required_question_cannot_be_skipped(app: Renraku, engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    await chat.say("スキップ")
+    assert "スキップできません" in chat.text
+    assert await _state(app) == ("new", "company")
+
+
+async def test_back_returns_to_the_previous_question_keeping_answers(app: Renraku, engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    await chat.say("サンプル")
+    await chat.press("今日")
+    await chat.press("一次面接")
+    assert await _state(app) == ("new", "promised")
+    await chat.press("戻る")
+    assert await _state(app) == ("new", "stage")
+    await chat.press("戻る")
+    assert await _state(app) == ("new", "date")
+    await chat.say("戻る")
+    assert await _state(app) == ("new", "company")
+    await chat.say("戻る")
+    assert "最初の質問" in chat.text
+
+
+async def test_cancel_at_any_step_saves_nothing(app: Renraku, engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    await chat.say("サンプル")
+    await chat.press("今日")
+    await chat.press("キャンセル")
+    assert "何も保存していません" in chat.text
+    assert await _state(app) is None
+    assert await _interviews(app) == []
+
+
+async def test_summary_fix_changes_one_field_and_returns_to_the_card(app: Renraku, engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    await chat.say("サンプル")
+    await chat.press("今日")
+    await chat.press("最終面接")
+    await chat.press("1週間以内")
+    await chat.press("不明")
+    for _ in range(5):
+        await chat.say("スキップ")
+    await chat.press("修正")
+    await chat.press("会社名")
+    await chat.say("株式会社サンプル本社")
+    assert "会社名: 株式会社サンプル本社" in chat.text
+    assert "段階: 最終面接" in chat.text
+    await chat.press("保存")
+    [interview] = await _interviews(app)
+    assert interview.company == "株式会社サンプル本社"
+
+
+async def test_stale_answer_button_from_an_earlier_step_is_refused(app: Renraku, engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    await chat.say("サンプル")
+    today = chat.action_for("今日")
+    await chat.act(today)
+    await chat.act(today)
+    assert "前の質問" in chat.text
+    assert await _state(app) == ("new", "stage")
+
+
+async def test_two_interviews_are_kept_apart(app: Renraku, engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await register_by_taps(chat, "株式会社ひとつめ")
+    await register_by_taps(chat, "株式会社ふたつめ")
+    assert [i.company for i in await _interviews(app)] == ["株式会社ひとつめ", "株式会社ふたつめ"]
+    assert len(await _reminders(app)) == 4
+
+
+async def test_engine_survives_a_handler_fault_without_leaking_details(
+    app: Renraku, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers import listing
+
+    async def broken(ctx: object) -> list[object]:
+        raise RuntimeError("secret detail")
+
+    chat = Chat(engine)
+    await onboard(chat)
+    monkeypatch.setitem(__import__("handlers.router").router.COMMANDS, "list", broken)
+    await chat.say("/list")
+    assert "うまく処理できませんでした" in chat.text
+    assert "secret detail" not in chat.text
+    monkeypatch.setitem(__import__("handlers.router").router.COMMANDS, "list", listing.show_list)
+    await chat.say("/list")
+    assert "まだ記録がありません" in chat.text
+
+
+async def test_count_of_users_is_one_per_chat(app: Renraku, engine: Engine) -> None:
+    await Chat(engine, "a").say("/start")
+    await Chat(engine, "a").say("/help")
+    await Chat(engine, "b").say("/start")
+    async with app.uow() as uow:
+        assert await uow.users.count() == 2
+        assert await uow.session.scalar(select(func.count()).select_from(Interview)) == 0
