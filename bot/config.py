@@ -74,7 +74,9 @@ class Settings(BaseSettings):
         if value is None:
             return value
         raw = value.get_secret_value()
-        if not (1 <= len(raw) <= 256) or not all(c.isascii() and (c.isalnum() or c in "_-") for c in raw):
+        if not (1 <= len(raw) <= 256) or not all(
+            c.isascii() and (c.isalnum() or c in "_-") for c in raw
+        ):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ or -")
         return value
 

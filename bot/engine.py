@@ -69,7 +69,9 @@ class Engine:
                     incoming.address.channel,
                     incoming.kind.value,
                 )
-                return [Reply(text=self.catalog.text(self._locale_hint(incoming), "errors.unexpected"))]
+                return [
+                    Reply(text=self.catalog.text(self._locale_hint(incoming), "errors.unexpected"))
+                ]
 
     def _locale_hint(self, incoming: Incoming) -> str:
         return "en" if (incoming.language_code or "").startswith("en") else "ja"

@@ -23,7 +23,10 @@ class Metrics:
             "renraku_updates_total", "User events handled", ["channel"], registry=self.registry
         )
         self.handle_seconds = Histogram(
-            "renraku_handle_seconds", "Time to handle one event", ["channel"], registry=self.registry
+            "renraku_handle_seconds",
+            "Time to handle one event",
+            ["channel"],
+            registry=self.registry,
         )
         self.reminders = Counter(
             "renraku_reminders_total", "Reminders by outcome", ["outcome"], registry=self.registry

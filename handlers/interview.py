@@ -20,8 +20,12 @@ FLOW = "new"
 
 STAGES = ("first", "second", "final", "casual", "other")
 METHODS = ("phone", "email", "both", "unknown")
-PROMISE_PRESETS = {"w1": PromisedPeriod(PeriodUnit.WEEKS, 1), "w2": PromisedPeriod(PeriodUnit.WEEKS, 2),
-                   "m1": PromisedPeriod(PeriodUnit.MONTHS, 1), "none": PromisedPeriod(PeriodUnit.UNSPECIFIED)}
+PROMISE_PRESETS = {
+    "w1": PromisedPeriod(PeriodUnit.WEEKS, 1),
+    "w2": PromisedPeriod(PeriodUnit.WEEKS, 2),
+    "m1": PromisedPeriod(PeriodUnit.MONTHS, 1),
+    "none": PromisedPeriod(PeriodUnit.UNSPECIFIED),
+}
 COMPANY_MAX, PERSON_MAX, MEMO_MAX, REFLECTION_MAX = 100, 50, 300, 1000
 OLDEST_INTERVIEW_DAYS = 365
 LONGEST_PROMISE_DAYS = 366
@@ -118,7 +122,9 @@ def _push_trail(data: dict[str, Any], step: str) -> None:
     trail.append(step)
 
 
-async def _advance(ctx: Context, step: str, data: dict[str, Any], notes: list[Reply]) -> list[Reply]:
+async def _advance(
+    ctx: Context, step: str, data: dict[str, Any], notes: list[Reply]
+) -> list[Reply]:
     if data.get("_editing"):
         data.pop("_editing")
         data["_trail"] = []
@@ -163,7 +169,10 @@ def _ask(ctx: Context, step: str, data: dict[str, Any]) -> Reply:
     if step == "summary":
         return _summary(ctx, data)
     if step == "edit_pick":
-        fields = [ctx.button(f"interview.field.{name}", flow_action(FLOW, step, name)) for name in EDITABLE]
+        fields = [
+            ctx.button(f"interview.field.{name}", flow_action(FLOW, step, name))
+            for name in EDITABLE
+        ]
         return ctx.reply(
             ctx.t("interview.ask.edit_pick"),
             [*fields, *_controls(ctx, step, data, optional=False)],
@@ -280,7 +289,10 @@ async def _take_stage(ctx: Context, data: dict[str, Any], reply: Answer) -> list
 
 
 def _ask_promised(ctx: Context, data: dict[str, Any]) -> Reply:
-    presets = [ctx.button(f"interview.promise.{k}", flow_action(FLOW, "promised", k)) for k in ("w1", "w2", "m1")]
+    presets = [
+        ctx.button(f"interview.promise.{k}", flow_action(FLOW, "promised", k))
+        for k in ("w1", "w2", "m1")
+    ]
     return ctx.reply(
         ctx.t("interview.ask.promised"),
         [
@@ -296,7 +308,9 @@ def _ask_promised_date(ctx: Context, data: dict[str, Any]) -> Reply:
     return ctx.reply(ctx.t("interview.ask.promised_date"))
 
 
-async def _take_promised(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | str | None:
+async def _take_promised(
+    ctx: Context, data: dict[str, Any], reply: Answer
+) -> list[Reply] | str | None:
     if reply.value == "date":
         return "promised_date"
     if reply.value in PROMISE_PRESETS:
@@ -309,7 +323,9 @@ async def _take_promised(ctx: Context, data: dict[str, Any], reply: Answer) -> l
     return _accept_period(ctx, data, period)
 
 
-async def _take_promised_date(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
+async def _take_promised_date(
+    ctx: Context, data: dict[str, Any], reply: Answer
+) -> list[Reply] | None:
     if reply.text is None:
         return _problem(ctx, data, "interview.use_buttons")
     parsed = parse_date(reply.text, ctx.today, prefer="future")
@@ -318,7 +334,9 @@ async def _take_promised_date(ctx: Context, data: dict[str, Any], reply: Answer)
     return _accept_period(ctx, data, PromisedPeriod(PeriodUnit.DATE, until=parsed))
 
 
-def _accept_period(ctx: Context, data: dict[str, Any], period: PromisedPeriod) -> list[Reply] | None:
+def _accept_period(
+    ctx: Context, data: dict[str, Any], period: PromisedPeriod
+) -> list[Reply] | None:
     interview_date = date.fromisoformat(data["date"])
     deadline = calendar.promised_day(interview_date, period)
     if deadline <= interview_date:
@@ -327,7 +345,11 @@ def _accept_period(ctx: Context, data: dict[str, Any], period: PromisedPeriod) -
         return _problem(ctx, data, "interview.promise_too_far")
     data["promised"] = period.to_storage()
     due = calendar.followup_day(interview_date, period)
-    key = "interview.promise_echo_none" if period.unit is PeriodUnit.UNSPECIFIED else "interview.promise_echo"
+    key = (
+        "interview.promise_echo_none"
+        if period.unit is PeriodUnit.UNSPECIFIED
+        else "interview.promise_echo"
+    )
     return [ctx.reply(ctx.t(key, promised=describe_period(ctx, period), due=ctx.fmt_date(due)))]
 
 
@@ -350,7 +372,9 @@ def _ask_interviewer(ctx: Context, data: dict[str, Any]) -> Reply:
     return ctx.reply(ctx.t("interview.ask.interviewer"))
 
 
-async def _take_interviewer(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
+async def _take_interviewer(
+    ctx: Context, data: dict[str, Any], reply: Answer
+) -> list[Reply] | None:
     cleaned = _text_or_problem(ctx, data, reply, PERSON_MAX)
     if isinstance(cleaned, list):
         return cleaned
@@ -382,7 +406,9 @@ def _ask_asked(ctx: Context, data: dict[str, Any]) -> Reply:
     )
 
 
-async def _take_asked(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | str | None:
+async def _take_asked(
+    ctx: Context, data: dict[str, Any], reply: Answer
+) -> list[Reply] | str | None:
     value = reply.value or _label_match(ctx, reply.text, "interview.choice", ("yes", "no"))
     if value == "yes":
         data["asked"] = True
@@ -447,7 +473,9 @@ STEPS: dict[str, Step] = {
 }
 
 
-def _label_match(ctx: Context, text: str | None, prefix: str, values: tuple[str, ...]) -> str | None:
+def _label_match(
+    ctx: Context, text: str | None, prefix: str, values: tuple[str, ...]
+) -> str | None:
     """A typed answer that equals a button's label counts as pressing it."""
     if text is None:
         return None
@@ -566,7 +594,8 @@ async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
             await ctx.end_flow()
             return [ctx.reply(ctx.t("errors.interview_gone"), main_menu(ctx))]
         schedule_changed = (
-            existing.interview_date.isoformat() != data["date"] or existing.promised != data["promised"]
+            existing.interview_date.isoformat() != data["date"]
+            or existing.promised != data["promised"]
         )
         _apply(existing, data)
         await ctx.end_flow()

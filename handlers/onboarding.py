@@ -18,7 +18,10 @@ async def start(ctx: Context) -> list[Reply]:
     await ctx.end_flow()
     intro = ctx.reply(ctx.t("onboarding.greeting"))
     if ctx.user.display_name:
-        return [intro, ctx.reply(ctx.t("onboarding.welcome_back", name=ctx.user.display_name), main_menu(ctx))]
+        return [
+            intro,
+            ctx.reply(ctx.t("onboarding.welcome_back", name=ctx.user.display_name), main_menu(ctx)),
+        ]
     await ctx.go(FLOW, "name", {})
     return [intro, _ask_name(ctx)]
 
@@ -31,7 +34,7 @@ def _ask_name(ctx: Context) -> Reply:
 
 
 async def answer(ctx: Context, reply: Answer) -> list[Reply]:
-    if reply.value is None and reply.text is None or reply.value == BACK:
+    if (reply.value is None and reply.text is None) or reply.value == BACK:
         return [_ask_name(ctx)]
     if reply.value in (SKIP, CANCEL):
         await ctx.end_flow()

@@ -110,7 +110,10 @@ async def answer(ctx: Context, reply: Answer) -> list[Reply]:
         return [ctx.reply(ctx.t("outcome.reflection_skipped"), main_menu(ctx))]
     cleaned = clean_text(reply.text or "", REFLECTION_MAX)
     if isinstance(cleaned, TextProblem):
-        return [ctx.reply(ctx.t(f"problems.{cleaned.value}", limit=REFLECTION_MAX)), _ask_reflection(ctx)]
+        return [
+            ctx.reply(ctx.t(f"problems.{cleaned.value}", limit=REFLECTION_MAX)),
+            _ask_reflection(ctx),
+        ]
     interview = await ctx.uow.interviews.owned(ctx.user.id, int(ctx.data.get("iid", 0)))
     await ctx.end_flow()
     if interview is None:

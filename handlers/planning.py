@@ -16,13 +16,17 @@ TIP_MEMORY = 5
 
 def _moment(ctx: Context, day: date) -> datetime:
     user = ctx.user
-    return calendar.schedule_at(day, user.reminder_hour, user.timezone, user.quiet_start, user.quiet_end)
+    return calendar.schedule_at(
+        day, user.reminder_hour, user.timezone, user.quiet_start, user.quiet_end
+    )
 
 
 def earliest_send(ctx: Context) -> datetime:
     """Now, or the end of the user's quiet hours if they are asleep."""
     user = ctx.user
-    return calendar.defer_out_of_quiet_hours(ctx.now, user.timezone, user.quiet_start, user.quiet_end)
+    return calendar.defer_out_of_quiet_hours(
+        ctx.now, user.timezone, user.quiet_start, user.quiet_end
+    )
 
 
 def _add(ctx: Context, interview: Interview, kind: ReminderKind, due: datetime) -> None:
@@ -63,7 +67,9 @@ async def replan(ctx: Context, interview: Interview) -> datetime:
     return await plan(ctx, interview)
 
 
-async def schedule_recheck(ctx: Context, interview: Interview, *, business_days: int = 3) -> datetime:
+async def schedule_recheck(
+    ctx: Context, interview: Interview, *, business_days: int = 3
+) -> datetime:
     """A re-check some business days from today, at the user's reminder hour."""
     await ctx.uow.reminders.cancel_for_interview(interview.id)
     day = calendar.recheck_day(ctx.today, business_days)
@@ -72,7 +78,9 @@ async def schedule_recheck(ctx: Context, interview: Interview, *, business_days:
     return due
 
 
-async def schedule_again(ctx: Context, interview: Interview, kind: ReminderKind, days: int) -> datetime:
+async def schedule_again(
+    ctx: Context, interview: Interview, kind: ReminderKind, days: int
+) -> datetime:
     """The same reminder again after some calendar days, moved onto a business day."""
     await ctx.uow.reminders.cancel_for_interview(interview.id)
     day = calendar.next_business_day(ctx.today + timedelta(days=days))
@@ -92,9 +100,11 @@ def pick_tips(ctx: Context, pool_key: str, count: int = 1) -> list[str]:
     memory = dict(ctx.user.recent_tips or {})
     recent: list[int] = [i for i in memory.get(pool_key, []) if 0 <= i < len(pool)]
     keep = min(TIP_MEMORY, max(len(pool) - count, 0))
-    fresh = [i for i in range(len(pool)) if i not in recent[-keep:]] if keep else list(range(len(pool)))
+    fresh = (
+        [i for i in range(len(pool)) if i not in recent[-keep:]] if keep else list(range(len(pool)))
+    )
     # Not security-sensitive: only which tip to show.
-    chosen = random.sample(fresh, min(count, len(fresh)))  # noqa: S311
+    chosen = random.sample(fresh, min(count, len(fresh)))
     memory[pool_key] = (recent + chosen)[-TIP_MEMORY:]
     ctx.user.recent_tips = memory
     return [pool[i] for i in chosen]

@@ -80,7 +80,10 @@ async def ask_delete(ctx: Context) -> list[Reply]:
     return [
         ctx.reply(
             ctx.t("privacy.confirm_delete"),
-            [ctx.button("privacy.delete_yes", "p:delok"), ctx.button("privacy.delete_no", "p:keep")],
+            [
+                ctx.button("privacy.delete_yes", "p:delok"),
+                ctx.button("privacy.delete_no", "p:keep"),
+            ],
         )
     ]
 

@@ -80,14 +80,21 @@ def _ask(ctx: Context, step: str) -> Reply:
     if step == "tz":
         return ctx.reply(ctx.t("settings.ask.timezone"), [*pick(ZONES, "settings.value"), back])
     if step == "hour":
-        return ctx.reply(ctx.t("settings.ask.hour"), [*pick(HOURS, "settings.hour_value"), back], columns=3)
+        return ctx.reply(
+            ctx.t("settings.ask.hour"), [*pick(HOURS, "settings.hour_value"), back], columns=3
+        )
     if step == "quiet":
         presets = [
-            ctx.button(f"settings.quiet_preset.{key.replace('-', '_')}", flow_action(FLOW, step, key))
+            ctx.button(
+                f"settings.quiet_preset.{key.replace('-', '_')}", flow_action(FLOW, step, key)
+            )
             for key in QUIET_PRESETS
         ]
         return ctx.reply(ctx.t("settings.ask.quiet"), [*presets, back])
-    langs = [ctx.button(f"settings.language_name.{code}", flow_action(FLOW, step, code)) for code in LANGUAGES]
+    langs = [
+        ctx.button(f"settings.language_name.{code}", flow_action(FLOW, step, code))
+        for code in LANGUAGES
+    ]
     return ctx.reply(ctx.t("settings.ask.language"), [*langs, back])
 
 

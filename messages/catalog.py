@@ -49,7 +49,7 @@ class Catalog:
     entries: Mapping[str, Mapping[str, Entry]]
 
     def locale_of(self, wanted: str | None) -> str:
-        return wanted if wanted in self.entries else DEFAULT_LOCALE
+        return wanted if wanted is not None and wanted in self.entries else DEFAULT_LOCALE
 
     def text(self, locale: str, key: str, **params: object) -> str:
         entry = self._entry(locale, key)

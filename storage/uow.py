@@ -38,7 +38,10 @@ class UnitOfWork:
 
     @property
     def dialect(self) -> str:
-        return self.session.bind.dialect.name
+        bind = self.session.bind
+        if bind is None:
+            raise RuntimeError("session has no bind")
+        return bind.dialect.name
 
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._session_factory()

@@ -69,8 +69,14 @@ def test_piped_registration_then_list(tmp_path: Path) -> None:
 
 def test_end_of_input_exits_cleanly_with_nothing_typed(tmp_path: Path) -> None:
     result = subprocess.run(
-        [RENRAKU, "console"], input="", capture_output=True, text=True,
-        env=_env(tmp_path), cwd=tmp_path, timeout=60, check=False,
+        [RENRAKU, "console"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0
     assert "/start" in result.stdout
@@ -78,8 +84,13 @@ def test_end_of_input_exits_cleanly_with_nothing_typed(tmp_path: Path) -> None:
 
 def test_killed_mid_registration_resumes_at_the_same_question(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [RENRAKU, "console"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=_env(tmp_path), cwd=tmp_path,
+        [RENRAKU, "console"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
     )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write("\n".join(REGISTRATION[:6]) + "\n")
@@ -106,10 +117,17 @@ def test_killed_mid_registration_resumes_at_the_same_question(tmp_path: Path) ->
 def test_bad_configuration_is_one_clear_line(tmp_path: Path) -> None:
     env = _env(tmp_path) | {"DEFAULT_TIMEZONE": "Mars/Base"}
     result = subprocess.run(
-        [RENRAKU, "console"], input="", capture_output=True, text=True,
-        env=env, cwd=tmp_path, timeout=60, check=False,
+        [RENRAKU, "console"],
+        input="",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "renraku: configuration error: DEFAULT_TIMEZONE: is not an IANA time zone such as Asia/Tokyo"
+        "renraku: configuration error: "
+        "DEFAULT_TIMEZONE: is not an IANA time zone such as Asia/Tokyo"
     ]

@@ -42,7 +42,9 @@ def test_pools_have_at_least_eight_distinct_entries(catalog: Catalog) -> None:
 
 def _keys_named_in_python() -> set[str]:
     """Literal catalog keys passed to ctx.t / ctx.button / catalog.text in handlers and bot."""
-    pattern = re.compile(r"""(?:\.t|\.button|\.text|\.pool|pick_tips)\(\s*(?:ctx,\s*)?(?:"[a-z]+",\s*)?"([a-z_]+\.[a-z0-9_.]+)\"""")
+    pattern = re.compile(
+        r"""(?:\.t|\.button|\.text|\.pool|pick_tips)\(\s*(?:ctx,\s*)?(?:"[a-z]+",\s*)?"([a-z_]+\.[a-z0-9_.]+)\""""
+    )
     found: set[str] = set()
     for folder in ("handlers", "bot"):
         for path in (ROOT / folder).rglob("*.py"):

@@ -57,19 +57,34 @@ async def test_delete_asks_first_and_then_removes_the_interview_and_its_reminder
         assert (await uow.session.scalars(select(Reminder))).all() == []
 
 
-async def test_another_user_cannot_touch_someone_elses_interview(app: Renraku, engine: Engine) -> None:
+async def test_another_user_cannot_touch_someone_elses_interview(
+    app: Renraku, engine: Engine
+) -> None:
     owner, stranger = Chat(engine, "owner"), Chat(engine, "stranger")
     await onboard(owner)
     await register_by_taps(owner)
     [iid] = await _interview_ids(app)
     await onboard(stranger, "他人")
-    for action in (f"i:{iid}:delok", f"i:{iid}:edit", f"i:{iid}:res", f"o:{iid}:rej", f"o:{iid}:pass"):
+    for action in (
+        f"i:{iid}:delok",
+        f"i:{iid}:edit",
+        f"i:{iid}:res",
+        f"o:{iid}:rej",
+        f"o:{iid}:pass",
+    ):
         await stranger.act(action)
         assert "見つかりませんでした" in stranger.text, action
     async with app.uow() as uow:
         interview = await uow.session.get(Interview, iid)
         assert interview is not None and interview.status == "waiting"
-        assert len((await uow.session.scalars(select(Reminder).where(Reminder.state == "pending"))).all()) == 2
+        assert (
+            len(
+                (
+                    await uow.session.scalars(select(Reminder).where(Reminder.state == "pending"))
+                ).all()
+            )
+            == 2
+        )
 
 
 async def test_malformed_buttons_get_a_kind_message(engine: Engine) -> None:
@@ -94,7 +109,9 @@ async def test_edit_from_the_list_moves_the_check_in_when_the_promise_changes(
     await chat.press("保存")
     assert "12月2日(水) 10:00" in chat.text
     async with app.uow() as uow:
-        pending = (await uow.session.scalars(select(Reminder).where(Reminder.state == "pending"))).all()
+        pending = (
+            await uow.session.scalars(select(Reminder).where(Reminder.state == "pending"))
+        ).all()
     # Halfway through a week is Saturday the 28th; nudges need not wait for a business day.
     assert [(r.kind, r.due_at) for r in pending] == [
         ("halfway", datetime(2026, 11, 28, 1, 0, tzinfo=UTC)),
@@ -102,7 +119,9 @@ async def test_edit_from_the_list_moves_the_check_in_when_the_promise_changes(
     ]
 
 
-async def test_settings_change_reminder_hour_moves_pending_reminders(app: Renraku, engine: Engine) -> None:
+async def test_settings_change_reminder_hour_moves_pending_reminders(
+    app: Renraku, engine: Engine
+) -> None:
     chat = Chat(engine)
     await onboard(chat)
     await register_by_taps(chat)
@@ -115,10 +134,15 @@ async def test_settings_change_reminder_hour_moves_pending_reminders(app: Renrak
     assert "お知らせの時刻: 9時" in chat.text
     async with app.uow() as uow:
         dues = (await uow.session.scalars(select(Reminder.due_at).order_by(Reminder.due_at))).all()
-    assert dues == [datetime(2026, 12, 2, 0, 0, tzinfo=UTC), datetime(2026, 12, 9, 0, 0, tzinfo=UTC)]
+    assert dues == [
+        datetime(2026, 12, 2, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 9, 0, 0, tzinfo=UTC),
+    ]
 
 
-async def test_settings_nudge_off_cancels_halfway_and_language_switches(app: Renraku, engine: Engine) -> None:
+async def test_settings_nudge_off_cancels_halfway_and_language_switches(
+    app: Renraku, engine: Engine
+) -> None:
     chat = Chat(engine)
     await onboard(chat)
     await register_by_taps(chat)
@@ -126,7 +150,9 @@ async def test_settings_nudge_off_cancels_halfway_and_language_switches(app: Ren
     await chat.press("中間のお知らせ オン/オフ")
     assert "中間のお知らせ: オフ" in chat.text
     async with app.uow() as uow:
-        kinds = (await uow.session.scalars(select(Reminder.kind).where(Reminder.state == "pending"))).all()
+        kinds = (
+            await uow.session.scalars(select(Reminder.kind).where(Reminder.state == "pending"))
+        ).all()
     assert kinds == ["followup"]
     await chat.press("言語")
     await chat.press("English")

@@ -62,7 +62,11 @@ async def test_full_registration_by_taps_saves_every_answer(app: Renraku, engine
     [interview] = await _interviews(app)
     assert interview.company == "株式会社サンプル"
     assert interview.interview_date == date(2026, 11, 25)
-    assert (interview.stage, interview.promised, interview.contact_method) == ("first", "weeks:2", "email")
+    assert (interview.stage, interview.promised, interview.contact_method) == (
+        "first",
+        "weeks:2",
+        "email",
+    )
     assert interview.interviewer_name == "人事部 採用担当"
     assert interview.interviewer_contact == "saiyo@example.co.jp"
     assert interview.asked_what_if_silent is True
@@ -73,7 +77,9 @@ async def test_full_registration_by_taps_saves_every_answer(app: Renraku, engine
     assert await _state(app) is None
 
 
-async def test_saving_plans_the_halfway_nudge_and_the_promised_day(app: Renraku, engine: Engine) -> None:
+async def test_saving_plans_the_halfway_nudge_and_the_promised_day(
+    app: Renraku, engine: Engine
+) -> None:
     chat = Chat(engine)
     await onboard(chat)
     await register_by_taps(chat)
@@ -107,7 +113,10 @@ async def test_typed_answers_are_understood_and_echoed(app: Renraku, engine: Eng
     await chat.say("保存")
     [interview] = await _interviews(app)
     assert (interview.interview_date, interview.stage, interview.promised) == (
-        date(2026, 11, 20), "second", "bdays:5")
+        date(2026, 11, 20),
+        "second",
+        "bdays:5",
+    )
     assert interview.interviewer_name is None and interview.reflection_good is None
 
 
@@ -123,8 +132,16 @@ async def test_typed_answers_are_understood_and_echoed(app: Renraku, engine: Eng
         (["サンプル", "日付を入力"], "x" * 10_000, "日付として読み取れません"),
         (["サンプル", "今日", "一次面接"], "そのうち", "期間として読み取れません"),
         (["サンプル", "今日", "一次面接"], "999週間", "期間として読み取れません"),
-        (["サンプル", "今日", "一次面接", "1週間以内", "メール", "スキップ"], "not-an-address", "メールアドレスか電話番号"),
-        (["サンプル", "今日", "一次面接", "1週間以内", "メール", "スキップ"], "📞" * 40, "メールアドレスか電話番号"),
+        (
+            ["サンプル", "今日", "一次面接", "1週間以内", "メール", "スキップ"],
+            "not-an-address",
+            "メールアドレスか電話番号",
+        ),
+        (
+            ["サンプル", "今日", "一次面接", "1週間以内", "メール", "スキップ"],
+            "📞" * 40,
+            "メールアドレスか電話番号",
+        ),
     ],
 )
 async def test_bad_input_gets_a_kind_reply_and_changes_nothing(
@@ -162,7 +179,9 @@ async def test_required_question_cannot_be_skipped(app: Renraku, engine: Engine)
     assert await _state(app) == ("new", "company")
 
 
-async def test_back_returns_to_the_previous_question_keeping_answers(app: Renraku, engine: Engine) -> None:
+async def test_back_returns_to_the_previous_question_keeping_answers(
+    app: Renraku, engine: Engine
+) -> None:
     chat = Chat(engine)
     await onboard(chat)
     await chat.say("/new")
@@ -192,7 +211,9 @@ async def test_cancel_at_any_step_saves_nothing(app: Renraku, engine: Engine) ->
     assert await _interviews(app) == []
 
 
-async def test_summary_fix_changes_one_field_and_returns_to_the_card(app: Renraku, engine: Engine) -> None:
+async def test_summary_fix_changes_one_field_and_returns_to_the_card(
+    app: Renraku, engine: Engine
+) -> None:
     chat = Chat(engine)
     await onboard(chat)
     await chat.say("/new")
@@ -213,7 +234,9 @@ async def test_summary_fix_changes_one_field_and_returns_to_the_card(app: Renrak
     assert interview.company == "株式会社サンプル本社"
 
 
-async def test_stale_answer_button_from_an_earlier_step_is_refused(app: Renraku, engine: Engine) -> None:
+async def test_stale_answer_button_from_an_earlier_step_is_refused(
+    app: Renraku, engine: Engine
+) -> None:
     chat = Chat(engine)
     await onboard(chat)
     await chat.say("/new")
