@@ -419,6 +419,7 @@ class TextProblem(enum.StrEnum):
     EMPTY = "empty"
     TOO_LONG = "too_long"
     CONTROL_CHARS = "control_chars"
+    NO_WORDS = "no_words"
 
 
 _NEWLINES = re.compile(r"\r\n|[\r\u2028\u2029]")
@@ -436,8 +437,16 @@ def _length(s: str) -> int:
     return len(_GRAPHEME.findall(s))
 
 
-def clean_text(text: str, max_len: int) -> str | TextProblem:
-    """The text as typed, stripped and with runs of spaces in a line collapsed, or why not."""
+def _has_word(s: str) -> bool:
+    """True when some character is a letter or a digit (not only emoji and symbols)."""
+    return any(unicodedata.category(c)[0] in "LN" for c in s)
+
+
+def clean_text(text: str, max_len: int, *, need_word: bool = False) -> str | TextProblem:
+    """The text as typed, stripped and with runs of spaces in a line collapsed, or why not.
+
+    ``need_word`` refuses answers made only of emoji or symbols, for names of things.
+    """
     s = _NEWLINES.sub("\n", text).strip()
     if not s:
         return TextProblem.EMPTY
@@ -447,4 +456,6 @@ def clean_text(text: str, max_len: int) -> str | TextProblem:
     # Code points >= graphemes, so only long strings need the slower grapheme count.
     if len(s) > max_len and _length(s) > max_len:
         return TextProblem.TOO_LONG
+    if need_word and not _has_word(s):
+        return TextProblem.NO_WORDS
     return s

@@ -192,11 +192,11 @@ def _problem(ctx: Context, data: dict[str, Any], key: str, **params: Any) -> lis
 
 
 def _text_or_problem(
-    ctx: Context, data: dict[str, Any], reply: Answer, limit: int
+    ctx: Context, data: dict[str, Any], reply: Answer, limit: int, *, need_word: bool = False
 ) -> str | list[Reply]:
     if reply.text is None:
         return _problem(ctx, data, "interview.use_buttons")
-    cleaned = clean_text(reply.text, limit)
+    cleaned = clean_text(reply.text, limit, need_word=need_word)
     if isinstance(cleaned, TextProblem):
         return _problem(ctx, data, f"problems.{cleaned.value}", limit=limit)
     return cleaned
@@ -222,7 +222,7 @@ def _ask_company(ctx: Context, data: dict[str, Any]) -> Reply:
 
 
 async def _take_company(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
-    cleaned = _text_or_problem(ctx, data, reply, COMPANY_MAX)
+    cleaned = _text_or_problem(ctx, data, reply, COMPANY_MAX, need_word=True)
     if isinstance(cleaned, list):
         return cleaned
     data["company"] = cleaned
@@ -375,7 +375,7 @@ def _ask_interviewer(ctx: Context, data: dict[str, Any]) -> Reply:
 async def _take_interviewer(
     ctx: Context, data: dict[str, Any], reply: Answer
 ) -> list[Reply] | None:
-    cleaned = _text_or_problem(ctx, data, reply, PERSON_MAX)
+    cleaned = _text_or_problem(ctx, data, reply, PERSON_MAX, need_word=True)
     if isinstance(cleaned, list):
         return cleaned
     data["interviewer"] = cleaned

@@ -39,7 +39,7 @@ async def answer(ctx: Context, reply: Answer) -> list[Reply]:
     if reply.value in (SKIP, CANCEL):
         await ctx.end_flow()
         return [ctx.reply(ctx.t("onboarding.name_skipped"), main_menu(ctx))]
-    cleaned = clean_text(reply.text or "", NAME_MAX)
+    cleaned = clean_text(reply.text or "", NAME_MAX, need_word=True)
     if isinstance(cleaned, TextProblem):
         return [ctx.reply(ctx.t(f"problems.{cleaned.value}", limit=NAME_MAX)), _ask_name(ctx)]
     ctx.user.display_name = cleaned

@@ -119,7 +119,7 @@ async def _apply(ctx: Context, step: str, reply: Answer) -> str | None:
     if step == "name":
         if reply.text is None:
             return "settings.problem.use_text"
-        cleaned = clean_text(reply.text, NAME_MAX)
+        cleaned = clean_text(reply.text, NAME_MAX, need_word=True)
         if isinstance(cleaned, TextProblem):
             return f"problems.{cleaned.value}"
         user.display_name = cleaned

@@ -556,4 +556,18 @@ def test_clean_text_rejects(text: str, max_len: int, problem: TextProblem) -> No
 
 
 def test_text_problem_values() -> None:
-    assert [p.value for p in TextProblem] == ["empty", "too_long", "control_chars"]
+    assert [p.value for p in TextProblem] == ["empty", "too_long", "control_chars", "no_words"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("🍣🎉", TextProblem.NO_WORDS),
+        ("!!!", TextProblem.NO_WORDS),
+        ("株式会社🍣", "株式会社🍣"),
+        ("3M", "3M"),
+    ],
+)
+def test_clean_text_can_require_a_word(text: str, expected: object) -> None:
+    assert clean_text(text, 50, need_word=True) == expected
+    assert clean_text(text, 50) == text
