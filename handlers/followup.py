@@ -1,11 +1,306 @@
-"""Reminder contents and the buttons under them (filled in by the Reminders work)."""
+"""What a reminder says (halfway nudge, follow-up, re-check, no response) and its buttons."""
 
 from __future__ import annotations
 
-from bot.protocol import Reply
+import enum
+from datetime import date, datetime
+
+from bot import calendar
+from bot.calendar import PeriodUnit, PromisedPeriod
+from bot.protocol import Choice, CopyItem, Reply
+from handlers import outcome, planning
 from handlers.context import Context
 from handlers.menu import main_menu
+from storage.models import Interview, InterviewStatus, ReminderKind
+
+# Follow-up nudges (the promised-day one, a repeat, a re-check) an interview gets at most;
+# the reminder after the last one closes the interview as NO_RESPONSE instead.
+MAX_NUDGES = 2
+RECHECK_BUSINESS_DAYS = 3
+AGAIN_DAYS = 3
+COPY_PARTS = ("email_subject", "email_body", "phone_script")
+
+
+class Hold(enum.Enum):
+    """Why a due reminder is not sent now."""
+
+    CANCEL = "cancelled"  # nothing left to remind about
+    PAUSE = "paused"  # the user left the chat; resumes when they come back
+    DEFER = "deferred"  # the user's quiet hours; goes out when they end
+
+
+def hold(ctx: Context, interview: Interview | None, reminder_kind: str) -> Hold | None:
+    """Decide whether a due reminder waits, stops, or (None) goes out now."""
+    if interview is None or interview.muted or not InterviewStatus(interview.status).is_open:
+        return Hold.CANCEL
+    if reminder_kind == ReminderKind.HALFWAY.value and (
+        not ctx.user.halfway_nudge or ctx.today >= _followup_day(interview)
+    ):
+        # A halfway nudge held up past the promised day (downtime, quiet hours) has
+        # nothing left to say: the follow-up itself is due.
+        return Hold.CANCEL
+    if not ctx.user.active:
+        return Hold.PAUSE
+    if planning.earliest_send(ctx) > ctx.now:
+        return Hold.DEFER
+    return None
+
+
+def resume_at(ctx: Context) -> datetime:
+    """Return when a deferred reminder may go out: the end of the user's quiet hours."""
+    return planning.earliest_send(ctx)
+
+
+async def compose(ctx: Context, interview: Interview, reminder_kind: str) -> list[Reply]:
+    """Build the messages of one reminder, picking (and remembering) the tips it shows."""
+    kind = ReminderKind(reminder_kind)
+    if kind is ReminderKind.HALFWAY:
+        return _halfway(ctx, interview)
+    if interview.followups_sent >= MAX_NUDGES:
+        return _no_response(ctx, interview)
+    if kind is ReminderKind.RECHECK:
+        return _recheck(ctx, interview)
+    return _followup(ctx, interview)
+
+
+async def after_sent(ctx: Context, interview: Interview, reminder_kind: str) -> None:
+    """Count a delivered nudge; after the last one, close the interview as NO_RESPONSE."""
+    if ReminderKind(reminder_kind) is ReminderKind.HALFWAY:
+        return
+    if interview.followups_sent >= MAX_NUDGES:
+        await outcome.set_status(ctx, interview, InterviewStatus.NO_RESPONSE)
+        return
+    interview.followups_sent += 1
+    if interview.followups_sent >= MAX_NUDGES and not (
+        await ctx.uow.reminders.pending_for_interview(interview.id)
+    ):
+        # The user may press nothing after the last nudge; a closing check still ends the
+        # wait gently instead of leaving the interview open for ever.
+        await planning.schedule_recheck(ctx, interview, business_days=RECHECK_BUSINESS_DAYS)
+
+
+# --- filling the templates ------------------------------------------------------------------
+
+
+def addressee(ctx: Context, interviewer_name: str | None) -> str:
+    """Name the interviewer with one polite suffix, or fall back to the generic form."""
+    name = (interviewer_name or "").strip()
+    honorifics = ctx.pool("reminders.honorifics")
+    stripped = True
+    while name and stripped:
+        stripped = False
+        for suffix in honorifics:
+            if name.casefold().endswith(suffix.casefold()) and len(name) > len(suffix):
+                name = name[: -len(suffix)].rstrip()
+                stripped = True
+    if not name:
+        return ctx.t("reminders.addressee_generic")
+    return ctx.t("reminders.addressee_named", name=name)
+
+
+def promised_text(ctx: Context, stored: str) -> str:
+    """Phrase the promised period as it reads inside a template (2週間以内, soon)."""
+    period = PromisedPeriod.from_storage(stored)
+    if period.unit is PeriodUnit.DATE and period.until is not None:
+        return ctx.t("template_period.date", date=ctx.fmt_date(period.until))
+    return ctx.t(f"template_period.{period.unit.name.lower()}", n=period.amount)
+
+
+def template_fields(ctx: Context, interview: Interview) -> dict[str, str]:
+    return {
+        "sender": ctx.user.display_name or ctx.t("reminders.sender_fallback"),
+        "company": interview.company,
+        "addressee": addressee(ctx, interview.interviewer_name),
+        "interview_date": ctx.fmt_date(interview.interview_date),
+        "promised": promised_text(ctx, interview.promised),
+        "stage": ctx.t(f"interview.stage.{interview.stage}"),
+    }
+
+
+def copy_items(ctx: Context, interview: Interview, template: str) -> tuple[CopyItem, ...]:
+    """Fill the email subject, email body and phone script, each ready to copy."""
+    fields = template_fields(ctx, interview)
+    return tuple(
+        CopyItem(
+            label=ctx.t(f"reminders.copy.{part}"),
+            text=ctx.t(f"templates.{template}.{part}", **fields).strip("\n"),
+        )
+        for part in COPY_PARTS
+    )
+
+
+def _email_domain(contact: str | None) -> str | None:
+    if not contact or "@" not in contact:
+        return None
+    domain = contact.rsplit("@", 1)[1].strip()
+    return f"@{domain}" if domain else None
+
+
+# --- the messages ---------------------------------------------------------------------------
+
+
+def _nudge_buttons(ctx: Context, interview: Interview) -> list[Choice]:
+    iid = interview.id
+    return [
+        ctx.button("reminders.button.followed", f"f:{iid}:done"),
+        ctx.button("reminders.button.result_came", f"i:{iid}:res"),
+        ctx.button("reminders.button.later", f"f:{iid}:later", days=AGAIN_DAYS),
+        ctx.button("reminders.button.mute", f"f:{iid}:mute"),
+    ]
+
+
+def _check_first(ctx: Context, interview: Interview, key: str, **params: object) -> Reply:
+    lines = [ctx.t(key, company=interview.company, **params)]
+    domain = _email_domain(interview.interviewer_contact)
+    if domain is not None:
+        lines.append(ctx.t("reminders.followup.domain_hint", domain=domain))
+    if interview.asked_memo:
+        lines.append(ctx.t("reminders.followup.memo", memo=interview.asked_memo))
+    return ctx.reply(
+        "\n\n".join(lines),
+        [ctx.button("reminders.button.result_arrived", f"f:{interview.id}:came")],
+        columns=1,
+    )
+
+
+def _templates(ctx: Context, interview: Interview, intro_key: str, template: str) -> Reply:
+    lines = [ctx.t(intro_key)]
+    if interview.interviewer_contact:
+        lines.append(ctx.t("reminders.followup.send_to", contact=interview.interviewer_contact))
+    return ctx.reply("\n".join(lines), copy_items=copy_items(ctx, interview, template))
+
+
+def _followup(ctx: Context, interview: Interview) -> list[Reply]:
+    [encouragement] = planning.pick_tips(ctx, "pools.encouragement", 1)
+    [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
+    closing = ctx.t(
+        "reminders.followup.closing",
+        encouragement=encouragement,
+        care=care,
+        days=RECHECK_BUSINESS_DAYS,
+    )
+    return [
+        _check_first(ctx, interview, "reminders.followup.check_first"),
+        _templates(ctx, interview, "reminders.followup.templates", "followup"),
+        ctx.reply(closing, _nudge_buttons(ctx, interview)),
+    ]
+
+
+def _recheck(ctx: Context, interview: Interview) -> list[Reply]:
+    [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
+    return [
+        _check_first(ctx, interview, "reminders.recheck.check_first", days=RECHECK_BUSINESS_DAYS),
+        _templates(ctx, interview, "reminders.recheck.templates", "recheck"),
+        ctx.reply(ctx.t("reminders.recheck.advice", care=care), _nudge_buttons(ctx, interview)),
+    ]
+
+
+def _no_response(ctx: Context, interview: Interview) -> list[Reply]:
+    tips = planning.pick_tips(ctx, "pools.no_response", 2)
+    [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
+    return [
+        ctx.reply(ctx.t("reminders.no_response.text", company=interview.company)),
+        ctx.reply(
+            ctx.t("reminders.no_response.way_forward", tips=ctx.bullets(tips), care=care),
+            [
+                ctx.button("reminders.button.result_came", f"i:{interview.id}:res"),
+                ctx.button("menu.new", "m:new"),
+                ctx.button("menu.list", "m:list"),
+            ],
+        ),
+    ]
+
+
+def _followup_day(interview: Interview) -> date:
+    return calendar.followup_day(
+        interview.interview_date, PromisedPeriod.from_storage(interview.promised)
+    )
+
+
+def _halfway(ctx: Context, interview: Interview) -> list[Reply]:
+    due = _followup_day(interview)
+    text = ctx.t(
+        "reminders.halfway.text",
+        company=interview.company,
+        waited=max(0, (ctx.today - interview.interview_date).days),
+        due=ctx.fmt_date(due),
+        left=max(1, (due - ctx.today).days),
+        check=ctx.t(f"reminders.halfway.check.{interview.contact_method}"),
+        tips=ctx.bullets(planning.pick_tips(ctx, "pools.waiting", 2)),
+    )
+    iid = interview.id
+    return [
+        ctx.reply(
+            text,
+            [
+                ctx.button("reminders.button.result_came", f"i:{iid}:res"),
+                ctx.button("reminders.button.mute", f"f:{iid}:mute"),
+            ],
+        )
+    ]
+
+
+# --- the buttons ----------------------------------------------------------------------------
 
 
 async def followup_action(ctx: Context, args: list[str]) -> list[Reply]:
+    """Handle ``f:<id>:<done|later|mute|came>`` for the presser's own open interview."""
+    if len(args) != 2 or not args[0].isdigit():
+        return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
+    interview = await ctx.uow.interviews.owned(ctx.user.id, int(args[0]))
+    if interview is None:
+        return [ctx.reply(ctx.t("errors.interview_gone"), main_menu(ctx))]
+    status = InterviewStatus(interview.status)
+    if not status.is_open:
+        text = ctx.t(
+            "reminders.action.closed",
+            company=interview.company,
+            status=ctx.t(f"status.{status.value}"),
+        )
+        return [ctx.reply(text, main_menu(ctx))]
+    op = args[1]
+    if op == "done":
+        return await _followed(ctx, interview)
+    if op == "later":
+        return await _later(ctx, interview)
+    if op == "mute":
+        return await _mute(ctx, interview)
+    if op == "came":
+        return await outcome.ask_result(ctx, interview)
     return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
+
+
+async def _followed(ctx: Context, interview: Interview) -> list[Reply]:
+    # Asking for the next check-in means the user wants reminders for it again.
+    interview.muted = False
+    due = await planning.schedule_recheck(ctx, interview, business_days=RECHECK_BUSINESS_DAYS)
+    await outcome.set_status(ctx, interview, InterviewStatus.FOLLOWED_UP)
+    return [
+        ctx.reply(
+            ctx.t("reminders.action.followed", when=ctx.fmt_datetime(due)),
+            [ctx.button("reminders.button.result_came", f"i:{interview.id}:res"), *main_menu(ctx)],
+        )
+    ]
+
+
+async def _later(ctx: Context, interview: Interview) -> list[Reply]:
+    interview.muted = False
+    kind = (
+        ReminderKind.RECHECK
+        if interview.status == InterviewStatus.FOLLOWED_UP.value
+        else ReminderKind.FOLLOWUP
+    )
+    due = await planning.schedule_again(ctx, interview, kind, AGAIN_DAYS)
+    return [ctx.reply(ctx.t("reminders.action.later", when=ctx.fmt_datetime(due)), main_menu(ctx))]
+
+
+async def _mute(ctx: Context, interview: Interview) -> list[Reply]:
+    interview.muted = True
+    if await ctx.uow.reminders.cancel_for_interview(interview.id):
+        ctx.reminders_changed = True
+    return [
+        ctx.reply(
+            ctx.t("reminders.action.muted", company=interview.company),
+            [ctx.button("reminders.button.result_came", f"i:{interview.id}:res"), *main_menu(ctx)],
+        )
+    ]

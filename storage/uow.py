@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.reminder_queue import ReminderQueue
 from storage.repositories import (
     DialogueRepository,
     EventRepository,
@@ -25,6 +26,7 @@ class UnitOfWork:
     reminders: ReminderRepository
     history: HistoryRepository
     events: EventRepository
+    queue: ReminderQueue
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -51,6 +53,7 @@ class UnitOfWork:
         self.reminders = ReminderRepository(self._session)
         self.history = HistoryRepository(self._session)
         self.events = EventRepository(self._session)
+        self.queue = ReminderQueue(self._session)
         return self
 
     async def __aexit__(

@@ -224,7 +224,7 @@ def test_dateparser_instance_is_cached_per_day() -> None:
 
 def test_importing_parsing_does_not_import_dateparser() -> None:
     code = "import sys, bot.parsing; print('dateparser' in sys.modules)"
-    result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
+    result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "False"

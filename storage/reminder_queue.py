@@ -1,0 +1,171 @@
+"""The reminder queue: claim due rows atomically, renew the claim, and record how each ended.
+
+A claim is one short transaction that turns due PENDING rows into SENDING rows stamped with
+the worker's id, so two workers (threads, processes, replicas) never get the same row:
+SQLite serialises writers and takes the rows in one ``UPDATE ... RETURNING``; PostgreSQL
+locks them with ``FOR UPDATE SKIP LOCKED`` so a second worker passes over them instead of
+waiting. Every later change to a claimed row is fenced by ``claimed_by``, so a worker whose
+lease ran out cannot overwrite what the worker that took over decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Reminder, ReminderState, User
+
+PENDING = ReminderState.PENDING.value
+SENDING = ReminderState.SENDING.value
+
+
+class ReminderQueue:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def _dialect(self) -> str:
+        bind = self._session.bind
+        return bind.dialect.name if bind is not None else ""
+
+    @staticmethod
+    def _claimable(channels: Collection[str], max_attempts: int) -> ColumnElement[bool]:
+        """Select the rows a worker reaching these channels may take, whatever their due time."""
+        return and_(
+            Reminder.state == PENDING,
+            Reminder.attempts < max_attempts,
+            Reminder.user_id.in_(select(User.id).where(User.channel.in_(list(channels)))),
+        )
+
+    async def release_stale(self, claimed_before: datetime) -> int:
+        """Give back rows whose worker has held them too long (it crashed or hung)."""
+        # The attempt counts, so a row that kills every worker that takes it ends as FAILED
+        # instead of going round for ever.
+        result = await self._session.execute(
+            update(Reminder)
+            .where(Reminder.state == SENDING, Reminder.claimed_at < claimed_before)
+            .values(
+                state=PENDING,
+                claimed_by=None,
+                claimed_at=None,
+                attempts=Reminder.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def claim_due(
+        self,
+        now: datetime,
+        worker_id: str,
+        *,
+        channels: Collection[str],
+        max_attempts: int,
+        limit: int,
+    ) -> Sequence[Reminder]:
+        """Mark up to ``limit`` due rows as this worker's and return them, oldest due first."""
+        if not channels:
+            return []
+        due = (
+            select(Reminder.id)
+            .where(self._claimable(channels, max_attempts), Reminder.due_at <= now)
+            .order_by(Reminder.due_at, Reminder.id)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            ids = list(
+                await self._session.scalars(due.with_for_update(skip_locked=True, of=Reminder))
+            )
+            if not ids:
+                return []
+            chosen: ColumnElement[bool] = Reminder.id.in_(ids)
+        else:
+            chosen = and_(Reminder.id.in_(due), Reminder.state == PENDING)
+        result = await self._session.scalars(
+            update(Reminder)
+            .where(chosen)
+            .values(state=SENDING, claimed_by=worker_id, claimed_at=now)
+            .returning(Reminder)
+            .execution_options(populate_existing=True, synchronize_session=False)
+        )
+        return sorted(result.all(), key=lambda r: (r.due_at, r.id))
+
+    async def next_due(self, *, channels: Collection[str], max_attempts: int) -> datetime | None:
+        """Return when the earliest row a worker for these channels could claim falls due."""
+        if not channels:
+            return None
+        return await self._session.scalar(
+            select(func.min(Reminder.due_at)).where(self._claimable(channels, max_attempts))
+        )
+
+    async def due_channels(self, now: datetime) -> set[str]:
+        """List the channels that have due pending rows, whether or not anyone can reach them."""
+        result = await self._session.scalars(
+            select(User.channel)
+            .distinct()
+            .join(Reminder, Reminder.user_id == User.id)
+            .where(Reminder.state == PENDING, Reminder.due_at <= now)
+        )
+        return set(result.all())
+
+    async def renew(self, reminder_id: int, worker_id: str, now: datetime) -> bool:
+        """Restart this worker's lease on a row; False when the row is no longer its own."""
+        return await self._fenced(reminder_id, worker_id, claimed_at=now)
+
+    async def mark_sent(self, reminder_id: int, worker_id: str, now: datetime) -> bool:
+        return await self._fenced(
+            reminder_id, worker_id, state=ReminderState.SENT.value, sent_at=now, last_error=None
+        )
+
+    async def finish(
+        self,
+        reminder_id: int,
+        worker_id: str,
+        state: ReminderState,
+        *,
+        error: str | None = None,
+        attempts: int | None = None,
+    ) -> bool:
+        """End a claim as CANCELLED, PAUSED or FAILED, keeping the error class if any."""
+        values: dict[str, object] = {"state": state.value, "last_error": error}
+        if attempts is not None:
+            values["attempts"] = attempts
+        return await self._fenced(reminder_id, worker_id, **values)
+
+    async def reschedule(
+        self,
+        reminder_id: int,
+        worker_id: str,
+        due_at: datetime,
+        *,
+        attempts: int | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Put a claimed row back in the queue for later, counting an attempt when given."""
+        values: dict[str, object] = {
+            "state": PENDING,
+            "due_at": due_at,
+            "claimed_by": None,
+            "claimed_at": None,
+        }
+        if attempts is not None:
+            values["attempts"] = attempts
+        if error is not None:
+            values["last_error"] = error
+        return await self._fenced(reminder_id, worker_id, **values)
+
+    async def _fenced(self, reminder_id: int, worker_id: str, **values: object) -> bool:
+        result = await self._session.execute(
+            update(Reminder)
+            .where(
+                Reminder.id == reminder_id,
+                Reminder.state == SENDING,
+                Reminder.claimed_by == worker_id,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

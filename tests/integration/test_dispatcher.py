@@ -1,0 +1,592 @@
+"""The reminder dispatcher on a real database (a SQLite file, and PostgreSQL when reachable).
+
+The clock is a ManualClock and the dispatcher's sleep is a fake, so days pass in a line and
+backoff waits cost nothing; only two tests wait a fraction of a real second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import scheduler
+from bot.bootstrap import uow_factory
+from bot.engine import Engine
+from bot.protocol import PermanentFailure, RecipientGone, RetryLater
+from bot.scheduler import ReminderDispatcher
+from bot.web import Metrics
+from messages.catalog import Catalog, load_catalog
+from storage.db import create_engine, create_session_factory
+from storage.migrate import upgrade
+from storage.models import Interview, Reminder, StatusChange, User
+from storage.uow import UnitOfWork
+from tests.postgres import fresh_database
+from tests.recording import FakeSleep, RecordingPusher
+from tests.support import Chat, ManualClock
+from tests.unit.test_registration import onboard, register_by_taps
+
+COMPANY = "株式会社サンプル"
+NAME = "応募者"
+# Registered at 10:00 JST on Wed 11/25 with "2週間以内": follow-up at 10:00 JST on Wed 12/9,
+# halfway nudge at 10:00 JST on Wed 12/2.
+FOLLOWUP_AT = datetime(2026, 12, 9, 1, 0, tzinfo=UTC)
+HALFWAY_AT = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+
+_CATALOG: Catalog | None = None
+
+
+def catalog() -> Catalog:
+    global _CATALOG
+    if _CATALOG is None:
+        _CATALOG = load_catalog()
+    return _CATALOG
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated, empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'reminders.db'}"
+        await upgrade(url)
+        yield url
+        return
+    async with fresh_database() as url:
+        await upgrade(url)
+        yield url
+
+
+@dataclass
+class Stack:
+    """What one process has: its own engine and pool, a conversation engine, a dispatcher."""
+
+    db: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    engine: Engine
+    dispatcher: ReminderDispatcher
+    pusher: RecordingPusher
+    sleep: FakeSleep
+    metrics: Metrics
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory)
+
+    def counted(self, outcome: str) -> float:
+        value = self.metrics.registry.get_sample_value(
+            "renraku_reminders_total", {"outcome": outcome}
+        )
+        return value or 0.0
+
+
+@asynccontextmanager
+async def running(
+    url: str, clock: ManualClock, *, worker: str = "w1", **options: Any
+) -> AsyncIterator[Stack]:
+    db = create_engine(url)
+    session_factory = create_session_factory(db)
+    pusher = RecordingPusher()
+    sleep = FakeSleep()
+    metrics = Metrics()
+    dispatcher = ReminderDispatcher(
+        uow_factory(session_factory),
+        catalog(),
+        {"console": pusher},
+        clock,
+        metrics,
+        worker_id=worker,
+        sleep=sleep,
+        **options,
+    )
+    engine = Engine(
+        uow_factory(session_factory), catalog(), clock=clock, on_reminders_changed=dispatcher.wake
+    )
+    try:
+        yield Stack(db, session_factory, engine, dispatcher, pusher, sleep, metrics)
+    finally:
+        await dispatcher.stop()
+        await db.dispose()
+
+
+async def register(stack: Stack, user: str = "u1") -> int:
+    """Record an interview through the real conversation; return its id."""
+    chat = Chat(stack.engine, user=user)
+    await onboard(chat, NAME)
+    await register_by_taps(chat)
+    async with stack.uow() as uow:
+        found = await uow.session.scalar(
+            select(Interview.id).join(User).where(User.external_id == user)
+        )
+    assert found is not None
+    return found
+
+
+async def seed(
+    stack: Stack,
+    user: str,
+    dues: Sequence[datetime],
+    *,
+    kind: str = "followup",
+    channel: str = "console",
+) -> list[int]:
+    """A user with one interview and reminders written straight into the table."""
+    async with stack.uow() as uow:
+        owner = await uow.users.get_or_create(channel, user, locale="ja", timezone="Asia/Tokyo")
+        owner.display_name = f"{NAME}{user}"
+        interview = Interview(
+            user_id=owner.id,
+            company=COMPANY,
+            interview_date=date(2026, 11, 25),
+            stage="first",
+            promised="weeks:2",
+            contact_method="email",
+            interviewer_name="佐藤",
+            status="waiting",
+            followups_sent=0,
+            muted=False,
+        )
+        uow.interviews.add(interview)
+        await uow.interviews.flush()
+        rows = [
+            Reminder(
+                interview_id=interview.id,
+                user_id=owner.id,
+                kind=kind,
+                due_at=due,
+                state="pending",
+                attempts=0,
+            )
+            for due in dues
+        ]
+        for row in rows:
+            uow.reminders.add(row)
+        await uow.session.flush()
+        await uow.commit()
+        return [row.id for row in rows]
+
+
+async def rows(stack: Stack) -> list[Reminder]:
+    async with stack.uow() as uow:
+        return list((await uow.session.scalars(select(Reminder).order_by(Reminder.id))).all())
+
+
+async def row(stack: Stack, reminder_id: int) -> Reminder:
+    async with stack.uow() as uow:
+        found = await uow.session.get(Reminder, reminder_id)
+        assert found is not None
+        return found
+
+
+# --- when ------------------------------------------------------------------------------------
+
+
+async def test_nothing_goes_out_early_and_each_reminder_goes_out_once(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        await register(stack)
+        assert await stack.dispatcher.run_due() == 0
+
+        clock.set(HALFWAY_AT - timedelta(minutes=1))
+        assert await stack.dispatcher.run_due() == 0
+        clock.set(HALFWAY_AT)
+        assert await stack.dispatcher.run_due() == 1
+        [halfway] = stack.pusher.pushes
+        assert halfway.copy_texts == [], "a template went out a week early"
+        assert "折り返し" in halfway.text
+
+        clock.set(FOLLOWUP_AT - timedelta(minutes=1))
+        assert await stack.dispatcher.run_due() == 0
+        clock.set(FOLLOWUP_AT)
+        assert await stack.dispatcher.run_due() == 1
+        assert await stack.dispatcher.run_due() == 0
+        followup = stack.pusher.pushes[-1]
+        assert len(stack.pusher.pushes) == 2
+        assert len(followup.copy_texts) == 3
+        assert f"（{NAME}）" in followup.copy_texts[0]
+        assert {r.state for r in await rows(stack)} == {"sent"}
+        assert stack.counted("sent") == 2
+
+
+async def test_two_dispatchers_racing_send_each_reminder_exactly_once(
+    db_url: str, clock: ManualClock
+) -> None:
+    count = 50
+    async with (
+        running(db_url, clock, worker="host-a:1", batch_size=7) as first,
+        running(db_url, clock, worker="host-b:2", batch_size=7) as second,
+    ):
+        for n in range(count):
+            await seed(first, f"u{n}", [clock.now - timedelta(minutes=n)])
+        # Pushes take real (tiny) time, so the two interleave like two processes would.
+        first.pusher.latency = second.pusher.latency = 0.001
+        sent = await asyncio.gather(first.dispatcher.run_due(), second.dispatcher.run_due())
+        assert sum(sent) == count
+        assert min(sent) > 0, "the two did not actually run side by side"
+        pushes = first.pusher.pushes + second.pusher.pushes
+        assert len(pushes) == count
+        assert len({p.idempotency_key for p in pushes}) == count
+        assert len({p.external_id for p in pushes}) == count
+        assert first.pusher.calls + second.pusher.calls == count
+
+        again = await asyncio.gather(first.dispatcher.run_due(), second.dispatcher.run_due())
+        assert again == [0, 0]
+        stored = await rows(first)
+        assert [r.state for r in stored] == ["sent"] * count
+        assert {r.claimed_by for r in stored} <= {"host-a:1", "host-b:2"}
+        async with first.uow() as uow:
+            total = await uow.session.scalar(select(func.sum(Interview.followups_sent)))
+        assert total == count
+
+
+async def test_reminders_due_during_downtime_go_out_once_at_start(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as before:
+        await register(before)
+    clock.advance(days=25)
+    async with running(db_url, clock) as after:
+        await after.dispatcher.start()
+        await asyncio.wait_for(after.dispatcher.wait_idle(), 5)
+        [push] = after.pusher.pushes
+        assert len(push.copy_texts) == 3 and COMPANY in push.copy_texts[1]
+        states = sorted((r.kind, r.state) for r in await rows(after))
+        # The halfway nudge fell due too, but the promised day has come: it is dropped.
+        assert states == [("followup", "sent"), ("halfway", "cancelled")]
+        assert after.dispatcher.next_wake_at() is None
+    async with running(db_url, clock) as restarted:
+        await restarted.dispatcher.start()
+        await asyncio.wait_for(restarted.dispatcher.wait_idle(), 5)
+        assert restarted.pusher.pushes == []
+
+
+async def test_saving_an_interview_plans_the_next_wake_up(db_url: str, clock: ManualClock) -> None:
+    async with running(db_url, clock) as stack:
+        await stack.dispatcher.start()
+        await asyncio.wait_for(stack.dispatcher.wait_idle(), 5)
+        assert stack.dispatcher.next_wake_at() is None
+        await register(stack)
+        await asyncio.wait_for(stack.dispatcher.wait_idle(), 5)
+        planned = stack.dispatcher.next_wake_at()
+        assert planned is not None
+        expected = datetime.now(UTC) + (HALFWAY_AT - clock.now)
+        assert abs((planned - expected).total_seconds()) < 5
+        # Time passes (the injected clock) and something wakes the dispatcher: it sends.
+        clock.set(HALFWAY_AT)
+        stack.dispatcher.wake()
+        await asyncio.wait_for(stack.dispatcher.wait_idle(), 5)
+        assert len(stack.pusher.pushes) == 1
+
+
+async def test_quiet_hours_hold_a_due_reminder_until_morning(
+    db_url: str, clock: ManualClock
+) -> None:
+    night = datetime(2026, 12, 9, 13, 30, tzinfo=UTC)  # 22:30 in Tokyo
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "u1", [night])
+        clock.set(night)
+        assert await stack.dispatcher.run_due() == 0
+        held = await row(stack, rid)
+        assert (held.state, held.attempts) == ("pending", 0)
+        assert held.due_at == datetime(2026, 12, 9, 23, 0, tzinfo=UTC)  # 08:00 in Tokyo
+        clock.set(datetime(2026, 12, 9, 22, 59, tzinfo=UTC))
+        assert await stack.dispatcher.run_due() == 0
+        clock.set(held.due_at)
+        assert await stack.dispatcher.run_due() == 1
+
+
+# --- delivery faults -------------------------------------------------------------------------
+
+
+async def test_429_waits_retry_after_and_then_sends(db_url: str, clock: ManualClock) -> None:
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "u1", [clock.now])
+        stack.pusher.fail_next("u1", RetryLater("429", retry_after=30))
+        assert await stack.dispatcher.run_due() == 0
+        waiting = await row(stack, rid)
+        assert (waiting.state, waiting.attempts) == ("pending", 0)
+        assert waiting.due_at == clock.now + timedelta(seconds=30)
+        assert waiting.last_error == "RetryLater"
+        assert stack.sleep.waits == []
+        clock.advance(seconds=29)
+        assert await stack.dispatcher.run_due() == 0
+        clock.advance(seconds=1)
+        assert await stack.dispatcher.run_due() == 1
+        assert (await row(stack, rid)).state == "sent"
+        assert stack.counted("retried") == 1
+
+
+async def test_short_retry_after_is_waited_in_place(db_url: str, clock: ManualClock) -> None:
+    async with running(db_url, clock) as stack:
+        await seed(stack, "u1", [clock.now])
+        stack.pusher.fail_next("u1", RetryLater("429", retry_after=2))
+        assert await stack.dispatcher.run_due() == 1
+        assert stack.sleep.waits == [2.0]
+
+
+async def test_a_throttled_channel_holds_the_rest_of_the_run(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        for n in range(3):
+            await seed(stack, f"u{n}", [clock.now - timedelta(minutes=3 - n)])
+        stack.pusher.fail_next("u0", RetryLater("429", retry_after=60))
+        assert await stack.dispatcher.run_due() == 0
+        assert stack.pusher.calls == 1, "the others were pushed into the same wall"
+        assert {r.due_at for r in await rows(stack)} == {clock.now + timedelta(seconds=60)}
+        clock.advance(seconds=60)
+        assert await stack.dispatcher.run_due() == 3
+
+
+async def test_server_errors_back_off_then_fail_with_a_clean_log_line(
+    db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # INFO and up: what production logs (library DEBUG output echoes SQL parameters).
+    caplog.set_level(logging.INFO)
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "u1", [clock.now])
+        # A channel's error text may quote the message; it must not reach the log.
+        stack.pusher.failing["u1"] = RetryLater(f"HTTP 502 while sending {COMPANY} {NAME}")
+        delays = []
+        for _ in range(4):
+            assert await stack.dispatcher.run_due() == 0
+            waiting = await row(stack, rid)
+            assert waiting.state == "pending"
+            delays.append((waiting.due_at - clock.now).total_seconds())
+            clock.set(waiting.due_at)
+        assert delays == [60, 120, 240, 480]
+        assert await stack.dispatcher.run_due() == 0
+        failed = await row(stack, rid)
+        assert (failed.state, failed.attempts, failed.last_error) == ("failed", 5, "RetryLater")
+        # Three pushes per round: two short waits in place, then back to the queue.
+        assert stack.pusher.calls == 15
+        assert stack.sleep.waits == [1.0, 2.0] * 5
+        clock.advance(days=1)
+        assert await stack.dispatcher.run_due() == 0
+        assert stack.counted("failed") == 1
+
+    final = [r for r in caplog.records if "failed for good" in r.getMessage()]
+    assert len(final) == 1
+    assert final[0].levelno == logging.ERROR
+    assert f"reminder {rid} " in final[0].getMessage()
+    assert "RetryLater" in final[0].getMessage()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in (COMPANY, NAME, "佐藤", "HTTP 502", "お世話になっております"):
+        assert secret not in logged
+
+
+async def test_hanging_push_times_out_and_is_retried(
+    db_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler, "PUSH_TIMEOUT", 0.02)
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "u1", [clock.now])
+        stack.pusher.latency = 5.0
+        assert await stack.dispatcher.run_due() == 0
+        waiting = await row(stack, rid)
+        assert (waiting.state, waiting.attempts, waiting.last_error) == (
+            "pending",
+            1,
+            "RetryLater",
+        )
+        stack.pusher.latency = 0.0
+        clock.set(waiting.due_at)
+        assert await stack.dispatcher.run_due() == 1
+
+
+async def test_permanent_failure_fails_at_once_and_others_still_go(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        [bad] = await seed(stack, "u1", [clock.now - timedelta(minutes=1)])
+        [good] = await seed(stack, "u2", [clock.now])
+        stack.pusher.fail_next("u1", PermanentFailure("400"))
+        assert await stack.dispatcher.run_due() == 1
+        assert (await row(stack, bad)).state == "failed"
+        assert (await row(stack, good)).state == "sent"
+
+
+async def test_a_bug_in_a_channel_does_not_stop_the_dispatcher(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        [broken] = await seed(stack, "u1", [clock.now - timedelta(minutes=1)])
+        await seed(stack, "u2", [clock.now])
+        stack.pusher.fail_next("u1", ValueError("oops"))
+        assert await stack.dispatcher.run_due() == 1
+        retried = await row(stack, broken)
+        assert (retried.state, retried.attempts, retried.last_error) == (
+            "pending",
+            1,
+            "ValueError",
+        )
+
+
+async def test_blocked_user_is_paused_and_everyone_else_continues(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        gone_now, gone_later = await seed(
+            stack, "blocked", [clock.now - timedelta(minutes=2), clock.now + timedelta(days=3)]
+        )
+        [other] = await seed(stack, "u2", [clock.now])
+        stack.pusher.failing["blocked"] = RecipientGone("403")
+        assert await stack.dispatcher.run_due() == 1
+        assert [p.external_id for p in stack.pusher.pushes] == ["u2"]
+        assert (await row(stack, gone_now)).state == "paused"
+        assert (await row(stack, gone_later)).state == "paused"
+        assert (await row(stack, other)).state == "sent"
+        async with stack.uow() as uow:
+            blocked = await uow.users.find("console", "blocked")
+            assert blocked is not None and blocked.active is False
+        assert stack.counted("recipient_gone") == 1
+
+        # They come back: the paused reminders resume, the overdue one goes out.
+        del stack.pusher.failing["blocked"]
+        await Chat(stack.engine, user="blocked").say("/list")
+        assert (await row(stack, gone_later)).state == "pending"
+        assert await stack.dispatcher.run_due() == 1
+        assert stack.pusher.pushes[-1].external_id == "blocked"
+
+
+async def test_channel_without_a_sender_waits_and_is_logged_once(
+    db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.scheduler")
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "line-user", [clock.now], channel="line")
+        assert await stack.dispatcher.run_due() == 0
+        assert await stack.dispatcher.run_due() == 0
+        assert (await row(stack, rid)).state == "pending"
+        notes = [r for r in caplog.records if "no sender" in r.getMessage()]
+        assert len(notes) == 1 and "line" in notes[0].getMessage()
+
+
+async def test_a_crashed_workers_claim_is_taken_back_after_the_lease(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "u1", [clock.now])
+        async with stack.uow() as uow:
+            stuck = await uow.session.get(Reminder, rid)
+            assert stuck is not None
+            stuck.state, stuck.claimed_by, stuck.claimed_at = "sending", "dead:1", clock.now
+            await uow.commit()
+        clock.advance(minutes=4)
+        assert await stack.dispatcher.run_due() == 0
+        clock.advance(minutes=2)
+        assert await stack.dispatcher.run_due() == 1
+        sent = await row(stack, rid)
+        assert (sent.state, sent.attempts, sent.claimed_by) == ("sent", 1, "w1")
+
+
+# --- what the user does ----------------------------------------------------------------------
+
+
+async def test_recorded_outcome_cancels_pending_reminders(db_url: str, clock: ManualClock) -> None:
+    async with running(db_url, clock) as stack:
+        iid = await register(stack)
+        chat = Chat(stack.engine)
+        await chat.act(f"i:{iid}:res")
+        await chat.press("合格")
+        assert {r.state for r in await rows(stack)} == {"cancelled"}
+        clock.set(FOLLOWUP_AT + timedelta(days=1))
+        assert await stack.dispatcher.run_due() == 0
+        assert stack.pusher.calls == 0
+
+
+async def test_outcome_recorded_after_the_claim_still_stops_the_send(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "u1", [clock.now])
+        async with stack.uow() as uow:
+            interview = await uow.session.scalar(select(Interview))
+            assert interview is not None
+            interview.status = "rejected"
+            await uow.commit()
+        assert await stack.dispatcher.run_due() == 0
+        assert (await row(stack, rid)).state == "cancelled"
+
+
+async def test_muted_interview_gets_nothing(db_url: str, clock: ManualClock) -> None:
+    async with running(db_url, clock) as stack:
+        iid = await register(stack)
+        await Chat(stack.engine).act(f"f:{iid}:mute")
+        clock.set(FOLLOWUP_AT)
+        assert await stack.dispatcher.run_due() == 0
+        assert stack.pusher.calls == 0
+
+
+async def test_followed_then_recheck_then_no_response(db_url: str, clock: ManualClock) -> None:
+    async with running(db_url, clock) as stack:
+        iid = await register(stack)
+        chat = Chat(stack.engine)
+        clock.set(FOLLOWUP_AT)
+        assert await stack.dispatcher.run_due() == 1  # the halfway nudge is stale by now
+        first = stack.pusher.pushes[-1]
+        assert f"f:{iid}:done" in first.actions
+
+        await chat.act(f"f:{iid}:done")
+        recheck_at = datetime(2026, 12, 14, 1, 0, tzinfo=UTC)  # 3 business days: Mon 12/14
+        assert "12月14日(月) 10:00" in chat.text
+        clock.set(recheck_at - timedelta(minutes=1))
+        assert await stack.dispatcher.run_due() == 0
+        clock.set(recheck_at)
+        assert await stack.dispatcher.run_due() == 1
+        second = stack.pusher.pushes[-1]
+        assert second.copy_texts[0].startswith("【再度のお伺い】")
+        assert "エージェント" in second.text
+
+        # Nothing pressed after the second nudge: three business days later it closes.
+        clock.set(datetime(2026, 12, 17, 1, 0, tzinfo=UTC))
+        assert await stack.dispatcher.run_due() == 1
+        last = stack.pusher.pushes[-1]
+        assert "連絡なし" in last.text and last.copy_texts == []
+        async with stack.uow() as uow:
+            interview = await uow.session.get(Interview, iid)
+            assert interview is not None
+            assert (interview.status, interview.followups_sent) == ("no_response", 2)
+            history = (
+                await uow.session.scalars(select(StatusChange.to_status).order_by(StatusChange.id))
+            ).all()
+            assert list(history) == ["waiting", "followed_up", "no_response"]
+            assert await uow.reminders.pending_for_interview(iid) == []
+        clock.advance(days=30)
+        assert await stack.dispatcher.run_due() == 0
+        assert len(stack.pusher.pushes) == 3
+
+
+async def test_the_background_worker_survives_a_failed_run(
+    db_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(db_url, clock) as stack:
+        await seed(stack, "u1", [clock.now])
+        dispatcher = stack.dispatcher
+        real_claim = dispatcher._claim
+        failures = [ConnectionError("database away")]
+
+        async def flaky_claim() -> Any:
+            if failures:
+                raise failures.pop()
+            return await real_claim()
+
+        monkeypatch.setattr(dispatcher, "_claim", flaky_claim)
+        await dispatcher.start()
+        await asyncio.wait_for(dispatcher.wait_idle(), 5)
+        assert stack.pusher.pushes == []
+        # Overdue rows are retried after a pause, not in a tight loop.
+        planned = dispatcher.next_wake_at()
+        assert planned is not None
+        assert planned - datetime.now(UTC) > timedelta(seconds=scheduler.PAUSE_AFTER_FAILED_RUN - 1)
+        dispatcher.wake()
+        await asyncio.wait_for(dispatcher.wait_idle(), 5)
+        assert len(stack.pusher.pushes) == 1

@@ -1,0 +1,73 @@
+"""Test doubles for reminder delivery: a pusher that records (or fails on cue), a fake sleep."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from bot.protocol import Reply
+
+
+@dataclass(frozen=True)
+class Push:
+    external_id: str
+    replies: list[Reply]
+    idempotency_key: str
+
+    @property
+    def text(self) -> str:
+        """Every text of the push, copy items included, as one string to search."""
+        parts: list[str] = []
+        for reply in self.replies:
+            parts.append(reply.text)
+            parts.extend(f"{item.label}\n{item.text}" for item in reply.copy_items)
+        return "\n".join(parts)
+
+    @property
+    def copy_texts(self) -> list[str]:
+        return [item.text for reply in self.replies for item in reply.copy_items]
+
+    @property
+    def actions(self) -> list[str]:
+        return [choice.action for reply in self.replies for choice in reply.choices]
+
+
+@dataclass
+class RecordingPusher:
+    """A channel that keeps what it was asked to push, and raises what a test queues up."""
+
+    pushes: list[Push] = field(default_factory=list)
+    calls: int = 0
+    # Raised in order, one per push attempt to that chat.
+    queued_errors: dict[str, list[Exception]] = field(default_factory=dict)
+    # Raised on every push to that chat.
+    failing: dict[str, Exception] = field(default_factory=dict)
+    # Real seconds each push takes; lets two dispatchers interleave.
+    latency: float = 0.0
+
+    def fail_next(self, external_id: str, *errors: Exception) -> None:
+        self.queued_errors.setdefault(external_id, []).extend(errors)
+
+    async def push(self, external_id: str, replies: list[Reply], *, idempotency_key: str) -> None:
+        self.calls += 1
+        await asyncio.sleep(self.latency)
+        queued = self.queued_errors.get(external_id)
+        if queued:
+            raise queued.pop(0)
+        if external_id in self.failing:
+            raise self.failing[external_id]
+        self.pushes.append(Push(external_id, list(replies), idempotency_key))
+
+    def to(self, external_id: str) -> list[Push]:
+        return [p for p in self.pushes if p.external_id == external_id]
+
+
+@dataclass
+class FakeSleep:
+    """Stands in for asyncio.sleep in the dispatcher: records the waits, waits for nothing."""
+
+    waits: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
