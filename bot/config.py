@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -79,6 +79,13 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ or -")
         return value
+
+    @model_validator(mode="after")
+    def _telegram_webhook_has_secret(self) -> Settings:
+        # Without the secret anyone who guesses the URL could post updates as any user.
+        if self.telegram_webhook_url is not None and self.telegram_webhook_secret is None:
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET must be set when TELEGRAM_WEBHOOK_URL is")
+        return self
 
     @property
     def telegram_enabled(self) -> bool:

@@ -42,6 +42,7 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO, and a Telegram URL carries the token.
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "aiohttp.access"):
+    # httpx logs every request URL at INFO, and a Telegram URL carries the token;
+    # python-telegram-bot logs whole updates and call parameters (message text) at DEBUG.
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler.executors", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

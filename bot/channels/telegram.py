@@ -1,0 +1,660 @@
+"""Telegram as a channel: python-telegram-bot updates in, ``Reply`` objects out.
+
+Polling when no webhook URL is configured; otherwise Telegram posts updates to
+``/webhook/telegram`` on the app's own web server. Every user lives in a private chat, where
+the chat id is the user's id, so an address is always the id of the person who acted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import html
+import logging
+import time
+import warnings
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    CopyTextButton,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.config import Settings
+from bot.logs import TELEGRAM_TOKEN, RedactingFilter
+from bot.protocol import (
+    Address,
+    Choice,
+    CopyItem,
+    Incoming,
+    Kind,
+    PermanentFailure,
+    RecipientGone,
+    Reply,
+    RetryLater,
+)
+from bot.web import Metrics, WebServer
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/webhook/telegram"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+
+# Bot API limits (https://core.telegram.org/bots/api).
+MAX_CALLBACK_DATA_BYTES = 64
+MAX_COPY_TEXT = 256
+MAX_MESSAGE_TEXT = 4096
+MAX_CAPTION = 1024
+
+# Loggers of the libraries that see request URLs, and so the token inside them.
+_URL_LOGGER_ROOTS = ("httpx", "httpcore", "telegram")
+
+Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+CommandMenu = Sequence[tuple[str, str]]
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class TelegramStartError(RuntimeError):
+    """The channel could not connect to the Bot API; the message never carries the token."""
+
+
+# --- rendering: Reply -> Bot API messages ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One sendMessage: HTML text and the keyboard under it, if any."""
+
+    html: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def _units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fits_copy_button(text: str) -> bool:
+    return 1 <= _units(text) <= MAX_COPY_TEXT
+
+
+def fits_callback_data(action: str) -> bool:
+    return 1 <= len(action.encode()) <= MAX_CALLBACK_DATA_BYTES
+
+
+def _choice_rows(choices: Sequence[Choice], columns: int) -> list[list[InlineKeyboardButton]]:
+    usable = [c for c in choices if fits_callback_data(c.action)]
+    if len(usable) != len(choices):
+        # The engine promises compact actions; a longer one would make Telegram refuse the
+        # whole message, so the button is left out instead.
+        log.warning("buttons dropped: callback data over %d bytes", MAX_CALLBACK_DATA_BYTES)
+    width = max(1, columns)
+    buttons = [InlineKeyboardButton(c.label, callback_data=c.action) for c in usable]
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def _copy_block(item: CopyItem) -> str:
+    """A copy item shown in the message; a long one as a <pre> block, which copies on a tap."""
+    label = f"<b>{html.escape(item.label, quote=False)}</b>"
+    if fits_copy_button(item.text):
+        return f"{label}\n{html.escape(item.text, quote=False)}"
+    return f"{label}\n<pre>{html.escape(item.text, quote=False)}</pre>"
+
+
+def _fitting_prefix(text: str, room: int) -> int:
+    """How many characters of ``text`` fit in ``room`` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > room:
+            return index
+    return len(text)
+
+
+def _split_block(block: str, limit: int) -> Iterator[str]:
+    """Cut an over-long block at line ends, keeping a <pre> block a <pre> block in every part."""
+    pre = block.endswith("</pre>") and "<pre>" in block
+    head, body = block.split("<pre>", 1) if pre else ("", block)
+    body = body.removesuffix("</pre>") if pre else body
+    wrap = (lambda part: f"<pre>{part}</pre>") if pre else (lambda part: part)
+    room = limit - _units(wrap(""))
+    if head:
+        yield head.rstrip("\n")
+    part = ""
+    for line in body.splitlines(keepends=True):
+        while _units(line) > room:
+            # One line longer than a message: cut it, taking care not to split an entity.
+            cut = _fitting_prefix(line, room)
+            amp = line.rfind("&", 0, cut)
+            if amp > 0 and ";" not in line[amp:cut]:
+                cut = amp
+            if part:
+                yield wrap(part)
+                part = ""
+            yield wrap(line[:cut])
+            line = line[cut:]
+        if _units(part + line) > room:
+            yield wrap(part)
+            part = ""
+        part += line
+    if part:
+        yield wrap(part)
+
+
+def render(reply: Reply, limit: int = MAX_MESSAGE_TEXT) -> list[Outgoing]:
+    """A reply as one or more messages; the keyboard goes under the last one.
+
+    Copy items each become a ``CopyTextButton`` when they fit one (1-256 characters), and are
+    always shown in the text as well, long ones as a tap-to-copy code block.
+    """
+    blocks = [html.escape(reply.text.strip("\n"), quote=False)] if reply.text.strip() else []
+    blocks += [_copy_block(item) for item in reply.copy_items]
+    rows = [
+        [InlineKeyboardButton(item.label, copy_text=CopyTextButton(item.text))]
+        for item in reply.copy_items
+        if fits_copy_button(item.text)
+    ]
+    rows += _choice_rows(reply.choices, reply.columns)
+    texts: list[str] = []
+    for block in blocks:
+        pieces = [block] if _units(block) <= limit else list(_split_block(block, limit))
+        for piece in pieces:
+            if texts and _units(texts[-1] + "\n\n" + piece) <= limit:
+                texts[-1] += "\n\n" + piece
+            else:
+                texts.append(piece)
+    if not texts:
+        return []
+    keyboard = InlineKeyboardMarkup(rows) if rows else None
+    return [Outgoing(t) for t in texts[:-1]] + [Outgoing(texts[-1], keyboard)]
+
+
+def _without_callback_buttons(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup | None:
+    """The keyboard of an answered message: its copy buttons stay, its choices are spent."""
+    rows = [[b for b in row if b.callback_data is None] for row in markup.inline_keyboard]
+    kept = [row for row in rows if row]
+    return InlineKeyboardMarkup(kept) if kept else None
+
+
+# --- the channel ----------------------------------------------------------------------------
+
+
+class _PerChatOrder(BaseUpdateProcessor):
+    """Updates of different users run side by side; one user's updates run in order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is None:
+            await coroutine
+            return
+        lock = self._locks.get(user.id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user.id] = lock
+        async with lock:
+            await coroutine
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # Until PTB 23 the attribute is an int unless opted in; both mean seconds.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _file_url(base_url: str) -> str:
+    """``https://api.telegram.org/bot`` serves files from ``https://api.telegram.org/file/bot``."""
+    root, slash, last = base_url.rstrip("/").rpartition("/")
+    return f"{root}/file/{last}" if slash else base_url
+
+
+class TelegramChannel:
+    """Connects one Telegram bot to the engine: a service to start and stop, and a pusher."""
+
+    def __init__(
+        self,
+        handle: Handle,
+        settings: Settings,
+        *,
+        command_menus: Mapping[str, CommandMenu] | None = None,
+        default_locale: str = "ja",
+        web: WebServer | None = None,
+        metrics: Metrics | None = None,
+        poll_timeout: float = 10.0,
+        max_retries: int = 3,
+        max_concurrent_updates: int = 32,
+    ) -> None:
+        if settings.telegram_bot_token is None:
+            raise ValueError("TelegramChannel needs TELEGRAM_BOT_TOKEN")
+        self._handle = handle
+        self._token = settings.telegram_bot_token.get_secret_value()
+        self._base_url = settings.telegram_base_url
+        self._webhook_url = settings.telegram_webhook_url
+        secret = settings.telegram_webhook_secret
+        self._webhook_secret = secret.get_secret_value().encode() if secret is not None else None
+        if self._webhook_url is not None:
+            if web is None or self._webhook_secret is None:
+                raise ValueError("webhook mode needs the web server and TELEGRAM_WEBHOOK_SECRET")
+            web.add_post(WEBHOOK_PATH, self._on_webhook)
+        self._command_menus = dict(command_menus or {})
+        self._default_locale = default_locale
+        self._metrics = metrics
+        self._poll_timeout = poll_timeout
+        self._max_retries = max_retries
+        self._max_concurrent_updates = max_concurrent_updates
+        self._application: AnyApplication | None = None
+        self._stopping = False
+        self._log_guard = RedactingFilter([self._token])
+        self._guarded: list[logging.Logger] = []
+        # Replies already delivered per push, so a retried push does not repeat them.
+        self._push_progress: OrderedDict[str, int] = OrderedDict()
+
+    def __repr__(self) -> str:
+        mode = "webhook" if self._webhook_url is not None else "polling"
+        return f"TelegramChannel(mode={mode}, running={self.running})"
+
+    @property
+    def running(self) -> bool:
+        return self._application is not None and self._application.running
+
+    # --- life ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, register the command menu, then poll or register the webhook."""
+        self._guard_logs()
+        application = self._build()
+        # Set before connecting: polling may hand over the first update before start returns.
+        self._application = application
+        try:
+            await self._connect(application)
+        except BaseException:
+            self._application = None
+            await self._close(application)
+            self._unguard_logs()
+            raise
+
+    async def _connect(self, application: AnyApplication) -> None:
+        # Errors are re-raised without their cause: PTB names the token in some of them.
+        try:
+            await application.initialize()
+        except InvalidToken:
+            raise TelegramStartError("Telegram rejected TELEGRAM_BOT_TOKEN") from None
+        except TelegramError as exc:
+            raise TelegramStartError(f"cannot reach the Bot API: {self._scrub(exc)}") from None
+        await self._register_commands(application)
+        await application.start()
+        if self._webhook_url is not None:
+            try:
+                await application.bot.set_webhook(
+                    self._webhook_url,
+                    secret_token=(self._webhook_secret or b"").decode(),
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+            except TelegramError as exc:
+                raise TelegramStartError(f"setWebhook failed: {self._scrub(exc)}") from None
+            log.info("telegram webhook registered")
+            return
+        if application.updater is None:  # pragma: no cover - the builder adds one for polling
+            raise TelegramStartError("polling needs an updater")
+        try:
+            await application.updater.start_polling(
+                timeout=timedelta(seconds=self._poll_timeout),
+                allowed_updates=list(ALLOWED_UPDATES),
+                error_callback=self._on_polling_error,
+            )
+        except TelegramError as exc:
+            raise TelegramStartError(f"polling failed: {self._scrub(exc)}") from None
+        log.info("telegram polling started")
+
+    async def stop(self) -> None:
+        application = self._application
+        # Updates already taken are finished while closing; new webhook posts wait outside.
+        self._stopping = True
+        try:
+            if application is not None:
+                await self._close(application)
+        finally:
+            self._application = None
+            self._stopping = False
+            self._unguard_logs()
+
+    @staticmethod
+    async def _close(application: AnyApplication) -> None:
+        # In webhook mode the webhook stays registered: another replica, or this one after a
+        # restart, takes the next delivery.
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+    def _build(self) -> AnyApplication:
+        builder = (
+            Application.builder()
+            .token(self._token)
+            .base_url(self._base_url)
+            .base_file_url(_file_url(self._base_url))
+            .rate_limiter(AIORateLimiter(max_retries=self._max_retries))
+            .concurrent_updates(_PerChatOrder(self._max_concurrent_updates))
+        )
+        if self._webhook_url is not None:
+            builder = builder.updater(None)
+        application = builder.build()
+        private = filters.ChatType.PRIVATE
+        application.add_handler(
+            MessageHandler(
+                private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, self._on_message
+            )
+        )
+        application.add_handler(CallbackQueryHandler(self._on_callback))
+        application.add_handler(
+            ChatMemberHandler(self._on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+        )
+        application.add_error_handler(self._on_error)
+        return application
+
+    async def _register_commands(self, application: AnyApplication) -> None:
+        bot = application.bot
+        menus: list[tuple[str | None, CommandMenu]] = [
+            (locale, menu) for locale, menu in self._command_menus.items()
+        ]
+        if self._default_locale in self._command_menus:
+            menus.append((None, self._command_menus[self._default_locale]))
+        for language, menu in menus:
+            try:
+                await bot.set_my_commands(
+                    [BotCommand(name, description) for name, description in menu],
+                    scope=BotCommandScopeDefault(),
+                    language_code=language,
+                )
+            except TelegramError as exc:
+                # The menu is a convenience; typed commands work without it.
+                log.warning("setMyCommands failed: language=%s %s", language, self._scrub(exc))
+
+    def _app(self) -> AnyApplication:
+        if self._application is None:
+            raise RuntimeError("the Telegram channel is not started")
+        return self._application
+
+    # --- logs never carry the token --------------------------------------------------------
+
+    def _guard_logs(self) -> None:
+        """Scrub the token where library records are made, before any handler sees them.
+
+        The root handler scrubs too, but other handlers (an error tracker, pytest's) would
+        otherwise get httpx's request URLs raw.
+        """
+        names = [
+            name
+            for name in list(logging.root.manager.loggerDict)
+            if any(name == root or name.startswith(root + ".") for root in _URL_LOGGER_ROOTS)
+        ]
+        for name in {*names, *_URL_LOGGER_ROOTS}:
+            logger = logging.getLogger(name)
+            logger.addFilter(self._log_guard)
+            self._guarded.append(logger)
+
+    def _unguard_logs(self) -> None:
+        while self._guarded:
+            self._guarded.pop().removeFilter(self._log_guard)
+
+    def _scrub(self, exc: BaseException) -> str:
+        text = f"{type(exc).__name__}: {exc}".replace(self._token, "[redacted]")
+        return TELEGRAM_TOKEN.sub("[redacted]", text)
+
+    # --- updates in ------------------------------------------------------------------------
+
+    def _event_id(self, update: Update) -> str:
+        # Update ids are per bot; the bot id keeps two bots sharing a database apart.
+        return f"{self._app().bot.id}:{update.update_id}"
+
+    async def _on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            message, user = update.effective_message, update.effective_user
+            if message is None or user is None:
+                return
+            incoming = Incoming.text_message(
+                self._address(user),
+                message.text or message.caption or "",
+                language_code=user.language_code,
+                event_id=self._event_id(update),
+            )
+            await self._converse(user.id, incoming)
+        finally:
+            self._count()
+
+    async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        try:
+            if query is None:
+                return
+            # Answered first and always: the spinner on the user's button stops either way.
+            await self._answer(query)
+            message = query.message
+            if message is None or message.chat.type != ChatType.PRIVATE:
+                return
+            # The presser, never anything the callback data names, decides whose data it is.
+            presser = query.from_user
+            data = query.data if isinstance(query.data, str) else ""
+            incoming = Incoming.button(
+                self._address(presser),
+                data,
+                language_code=presser.language_code,
+                event_id=self._event_id(update),
+            )
+            await self._converse(presser.id, incoming)
+            if isinstance(message, Message) and message.chat.id == presser.id:
+                await self._retire_buttons(message)
+        finally:
+            self._count()
+
+    async def _on_my_chat_member(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        change = update.my_chat_member
+        try:
+            if change is None or change.chat.type != ChatType.PRIVATE:
+                return
+            if change.new_chat_member.status == ChatMemberStatus.BANNED:
+                # The user blocked the bot: the same as an unfollow on LINE.
+                user = change.from_user
+                await self._timed(
+                    Incoming(
+                        address=self._address(user),
+                        kind=Kind.UNFOLLOW,
+                        event_id=self._event_id(update),
+                    )
+                )
+        finally:
+            self._count()
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error(
+            "telegram update failed: %s",
+            self._scrub(error) if error is not None else "unknown error",
+        )
+
+    def _on_polling_error(self, exc: TelegramError) -> None:
+        log.warning("telegram polling error, retrying: %s", self._scrub(exc))
+
+    @staticmethod
+    def _address(user: User) -> Address:
+        return Address(CHANNEL, str(user.id))
+
+    async def _answer(self, query: CallbackQuery) -> None:
+        try:
+            await query.answer()
+        except TelegramError as exc:
+            # A query older than Telegram keeps can no longer be answered; the press still counts.
+            log.info("answerCallbackQuery failed: %s", self._scrub(exc))
+
+    async def _retire_buttons(self, message: Message) -> None:
+        if message.reply_markup is None:
+            return
+        remaining = _without_callback_buttons(message.reply_markup)
+        if remaining == message.reply_markup:
+            return
+        try:
+            await self._app().bot.edit_message_reply_markup(
+                chat_id=message.chat.id, message_id=message.message_id, reply_markup=remaining
+            )
+        except TelegramError as exc:
+            log.info("editMessageReplyMarkup failed: %s", self._scrub(exc))
+
+    def _count(self) -> None:
+        if self._metrics is not None:
+            self._metrics.updates.labels(CHANNEL).inc()
+
+    async def _timed(self, incoming: Incoming) -> list[Reply]:
+        started = time.perf_counter()
+        try:
+            return await self._handle(incoming)
+        finally:
+            if self._metrics is not None:
+                self._metrics.handle_seconds.labels(CHANNEL).observe(time.perf_counter() - started)
+
+    async def _converse(self, chat_id: int, incoming: Incoming) -> None:
+        """Hand the event to the engine and send its answers back."""
+        replies = await self._timed(incoming)
+        try:
+            for reply in replies:
+                await self._send(chat_id, reply)
+        except Forbidden:
+            log.info("telegram user blocked the bot; marking inactive")
+            await self._timed(Incoming(address=incoming.address, kind=Kind.UNFOLLOW))
+        except TelegramError as exc:
+            log.warning("telegram reply not delivered: %s", self._scrub(exc))
+
+    # --- webhook ---------------------------------------------------------------------------
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER)
+        expected = self._webhook_secret or b""
+        if given is None or not hmac.compare_digest(given.encode(), expected):
+            if self._metrics is not None:
+                self._metrics.webhook_rejected.labels(CHANNEL).inc()
+            log.warning(
+                "telegram webhook refused: secret %s", "missing" if given is None else "wrong"
+            )
+            return web.Response(status=401 if given is None else 403)
+        application = self._application
+        if application is None or self._stopping or not application.running:
+            # Telegram delivers again later, to this replica once it is up or to another.
+            return web.Response(status=503)
+        try:
+            payload = await request.json()
+            update = Update.de_json(payload, application.bot)
+        except Exception:
+            log.warning("telegram webhook body is not an update")
+            return web.Response(status=400)
+        await application.update_queue.put(update)
+        return web.Response(status=200)
+
+    # --- replies out -----------------------------------------------------------------------
+
+    async def _send(self, chat_id: int, reply: Reply) -> None:
+        bot = self._app().bot
+        messages = render(reply)
+        document = reply.document
+        if document is not None and len(messages) == 1 and _units(messages[0].html) <= MAX_CAPTION:
+            await bot.send_document(
+                chat_id,
+                InputFile(document.content, filename=document.filename),
+                caption=messages[0].html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=messages[0].keyboard,
+            )
+            return
+        for outgoing in messages:
+            await bot.send_message(
+                chat_id,
+                outgoing.html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=outgoing.keyboard,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        if document is not None:
+            await bot.send_document(
+                chat_id, InputFile(document.content, filename=document.filename)
+            )
+
+    async def push(self, external_id: str, replies: list[Reply], *, idempotency_key: str) -> None:
+        """Send a reminder; raises RecipientGone, RetryLater or PermanentFailure."""
+        if not external_id.lstrip("-").isdigit():
+            raise PermanentFailure("not a Telegram chat id")
+        if not self.running:
+            raise RetryLater("the Telegram channel is not running")
+        chat_id = int(external_id)
+        done = self._push_progress.get(idempotency_key, 0)
+        try:
+            for index, reply in enumerate(replies):
+                if index < done:
+                    continue
+                await self._send(chat_id, reply)
+                self._remember_progress(idempotency_key, index + 1)
+        except Forbidden as exc:
+            raise RecipientGone(self._scrub(exc)) from None
+        except RetryAfter as exc:
+            raise RetryLater(self._scrub(exc), _seconds(exc)) from None
+        except (BadRequest, ChatMigrated) as exc:
+            raise PermanentFailure(self._scrub(exc)) from None
+        except (NetworkError, InvalidToken) as exc:
+            # NetworkError covers timeouts and 5xx; a revoked token is the operator's to fix.
+            raise RetryLater(self._scrub(exc)) from None
+        except TelegramError as exc:
+            raise PermanentFailure(self._scrub(exc)) from None
+        self._push_progress.pop(idempotency_key, None)
+
+    def _remember_progress(self, key: str, sent: int) -> None:
+        self._push_progress[key] = sent
+        self._push_progress.move_to_end(key)
+        while len(self._push_progress) > 1024:
+            self._push_progress.popitem(last=False)

@@ -1,0 +1,252 @@
+"""Rate limits, blocked users, API faults and the token's secrecy, over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.bootstrap import Renraku, bootstrap
+from bot.channels.telegram import TelegramChannel, TelegramStartError
+from bot.config import Settings
+from bot.protocol import CopyItem, PermanentFailure, RecipientGone, Reply, RetryLater
+from tests.channels.telegram_support import (
+    Telegram,
+    TelegramChat,
+    label,
+    register_interview,
+    running,
+    telegram_settings,
+    user_row,
+)
+from tests.fakes.telegram_api import FakeTelegramAPI, FakeUser, blocked, too_many_requests
+from tests.support import ManualClock
+
+# PTB itself reads RetryAfter.retry_after the deprecated way when it builds the error.
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    api = FakeTelegramAPI()
+    await api.start()
+    try:
+        yield api
+    finally:
+        await api.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake: FakeTelegramAPI) -> Settings:
+    return telegram_settings(tmp_path, fake)
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[Renraku]:
+    async with running(settings, clock) as started:
+        yield started
+
+
+@pytest.fixture
+def telegram(fake: FakeTelegramAPI, app: Renraku) -> Telegram:
+    return Telegram(fake, app)
+
+
+@pytest.fixture
+async def aoi(telegram: Telegram) -> TelegramChat:
+    chat = telegram.chat(1001)
+    await chat.say("/start")
+    await chat.say("山田 葵")
+    return chat
+
+
+@pytest.fixture
+async def bare_channel(
+    settings: Settings, clock: ManualClock, fake: FakeTelegramAPI
+) -> AsyncIterator[TelegramChannel]:
+    """A channel that gives up on the first 429, so running out of retries takes no time."""
+    app = await bootstrap(settings, clock=clock, with_channels=False)
+    channel = TelegramChannel(app.engine.handle, settings, max_retries=0)
+    await channel.start()
+    fake.say(FakeUser(1001), "hello")  # Telegram only lets a bot write to users who wrote first.
+    try:
+        yield channel
+    finally:
+        await channel.stop()
+        await app.stop()
+
+
+async def test_a_429_waits_retry_after_and_sends_again(
+    fake: FakeTelegramAPI, telegram: Telegram
+) -> None:
+    fake.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    started = time.monotonic()
+    sent = await telegram.chat(1001).say("/start")
+    assert time.monotonic() - started >= 1.0
+    assert "Renraku" in sent[0].text
+    statuses = [c.status for c in fake.calls_to("sendMessage")]
+    assert statuses[:2] == [429, 200]
+    # The first message arrived once, not twice.
+    assert [m.text for m in sent].count(sent[0].text) == 1
+
+
+async def test_a_403_while_replying_marks_the_user_inactive(
+    app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat
+) -> None:
+    error = blocked()
+    fake.fail("sendMessage", error.status, error.description)
+    sent = await aoi.say("/help")
+    assert sent == []
+    user = await user_row(app, aoi.id)
+    assert user is not None and user.active is False
+    # Writing again brings them back.
+    await aoi.say("/help")
+    user = await user_row(app, aoi.id)
+    assert user is not None and user.active is True
+
+
+async def test_push_delivers_copy_items_as_copy_buttons_and_code_blocks(
+    app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat
+) -> None:
+    body = (
+        "株式会社ミライ 採用ご担当 佐藤様\n\n"
+        + "先日は面接の機会をいただき、ありがとうございました。" * 12
+    )
+    reply = Reply(
+        text="約束の日になりました。",
+        copy_items=(
+            CopyItem("件名", "選考結果のご連絡について（山田 葵）"),
+            CopyItem("本文", body),
+            CopyItem("電話", "お世話になっております。先日面接を受けました山田と申します。"),
+        ),
+        choices=(),
+    )
+    await app.pushers["telegram"].push(str(aoi.id), [reply], idempotency_key="r1")
+    sent = fake.last_message(aoi.id)
+    copies = sent.copy_buttons()
+    assert [b["copy_text"]["text"] for b in copies] == [
+        "選考結果のご連絡について（山田 葵）",
+        "お世話になっております。先日面接を受けました山田と申します。",
+    ]
+    assert all(1 <= len(b["copy_text"]["text"]) <= 256 for b in copies)
+    # The body is too long for a copy button: it is a <pre> block, which copies on a tap.
+    assert len(body) > 256
+    assert f"<pre>{body}</pre>" in sent.raw
+    assert body in sent.text
+
+
+async def test_push_maps_api_errors_to_delivery_errors(
+    fake: FakeTelegramAPI, bare_channel: TelegramChannel
+) -> None:
+    reply = [Reply(text="リマインダーです。")]
+    await bare_channel.push("1001", reply, idempotency_key="ok")
+
+    fake.fail("sendMessage", 403, blocked().description)
+    with pytest.raises(RecipientGone):
+        await bare_channel.push("1001", reply, idempotency_key="k403")
+
+    limit = too_many_requests(retry_after=7)
+    fake.fail("sendMessage", limit.status, limit.description, retry_after=7)
+    with pytest.raises(RetryLater) as later:
+        await bare_channel.push("1001", reply, idempotency_key="k429")
+    assert later.value.retry_after == 7.0
+
+    fake.fail("sendMessage", 502, "Bad Gateway")
+    with pytest.raises(RetryLater) as later:
+        await bare_channel.push("1001", reply, idempotency_key="k502")
+    assert later.value.retry_after is None
+
+    fake.fail("sendMessage", 400, "Bad Request: chat not found")
+    with pytest.raises(PermanentFailure):
+        await bare_channel.push("1001", reply, idempotency_key="k400")
+
+    with pytest.raises(PermanentFailure):
+        await bare_channel.push("not-a-chat", reply, idempotency_key="kbad")
+
+
+async def test_a_retried_push_does_not_repeat_what_already_arrived(
+    fake: FakeTelegramAPI, bare_channel: TelegramChannel
+) -> None:
+    replies = [Reply(text="ひとつめ"), Reply(text="ふたつめ")]
+    fake.fail("sendMessage", 500, "Internal Server Error", after=1)
+    with pytest.raises(RetryLater):
+        await bare_channel.push("1001", replies, idempotency_key="twice")
+    assert [m.text for m in fake.messages(1001)] == ["ひとつめ"]
+    await bare_channel.push("1001", replies, idempotency_key="twice")
+    assert [m.text for m in fake.messages(1001)] == ["ひとつめ", "ふたつめ"]
+
+
+async def test_a_push_before_start_asks_to_retry(settings: Settings, clock: ManualClock) -> None:
+    app = await bootstrap(settings, clock=clock)
+    try:
+        with pytest.raises(RetryLater):
+            await app.pushers["telegram"].push("1001", [Reply(text="x")], idempotency_key="k")
+    finally:
+        await app.stop()
+
+
+async def test_the_token_never_reaches_a_log_record_or_a_repr(
+    caplog: pytest.LogCaptureFixture,
+    fake: FakeTelegramAPI,
+    settings: Settings,
+    clock: ManualClock,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore", "telegram"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    async with running(settings, clock) as app:
+        chat = Telegram(fake, app).chat(1001)
+        await chat.say("/start")
+        await chat.press(label(app, "controls.skip"))
+        await register_interview(app, chat, "株式会社ミライ")
+        fake.fail("sendMessage", 500, "Internal Server Error")
+        await chat.say("/list")
+        fake.fail("getUpdates", 502, "Bad Gateway")
+        await chat.say("/help")
+        fake.fail("answerCallbackQuery", 400, "Bad Request: query is too old")
+        await chat.press(label(app, "menu.help"))
+        await app.pushers["telegram"].push("1001", [Reply(text="x")], idempotency_key="k")
+        texts = [repr(app), str(app), repr(app.pushers), repr(app.services)]
+    assert any(r.name == "httpx" for r in caplog.records), "httpx logged nothing to check"
+    assert any(r.levelno >= logging.WARNING for r in caplog.records)
+    for record in caplog.records:
+        texts.append(record.getMessage())
+        if record.exc_info:
+            texts.append("".join(traceback.format_exception(*record.exc_info)))
+        if record.exc_text:
+            texts.append(record.exc_text)
+    leaks = [t for t in texts if fake.token in t or fake.token.split(":")[1] in t]
+    assert leaks == []
+
+
+async def test_a_rejected_token_fails_start_without_showing_it(
+    tmp_path: Path, fake: FakeTelegramAPI, clock: ManualClock
+) -> None:
+    wrong = "987654321:AAH" + "Zk3Lm9Qp2Rs8Tu4Vw6Xy0Ab1Cd5Ef7Gh"
+    settings = telegram_settings(tmp_path, fake, telegram_bot_token=wrong)
+    app = await bootstrap(settings, clock=clock)
+    try:
+        with pytest.raises(TelegramStartError) as failed:
+            await app.start()
+    finally:
+        await app.stop()
+    shown = "".join(traceback.format_exception(failed.value))
+    assert "rejected" in shown
+    assert wrong not in shown and wrong.split(":")[1] not in shown
+
+
+async def test_an_unreachable_api_fails_start_cleanly(
+    tmp_path: Path, clock: ManualClock, fake: FakeTelegramAPI
+) -> None:
+    settings = telegram_settings(tmp_path, fake, telegram_base_url="http://127.0.0.1:9/bot")
+    app = await bootstrap(settings, clock=clock)
+    try:
+        with pytest.raises(TelegramStartError) as failed:
+            await app.start()
+    finally:
+        await app.stop()
+    assert fake.token not in "".join(traceback.format_exception(failed.value))
