@@ -116,7 +116,7 @@ async def register_interview(app: Renraku, chat: TelegramChat, company: str) -> 
     seen += await chat.press(t("interview.stage.first"))
     seen += await chat.press(t("interview.promise.w2"))
     seen += await chat.press(t("interview.method.email"))
-    seen += await chat.say("佐藤")
+    seen += await chat.say("採用担当")
     seen += await chat.say("sato@example.co.jp")
     seen += await chat.press(t("interview.choice.no"))
     seen += await chat.press(t("controls.skip"))

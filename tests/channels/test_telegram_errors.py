@@ -60,7 +60,7 @@ def telegram(fake: FakeTelegramAPI, app: Renraku) -> Telegram:
 async def aoi(telegram: Telegram) -> TelegramChat:
     chat = telegram.chat(1001)
     await chat.say("/start")
-    await chat.say("山田 葵")
+    await chat.say("応募者A")
     return chat
 
 
@@ -113,15 +113,15 @@ async def test_push_delivers_copy_items_as_copy_buttons_and_code_blocks(
     app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat
 ) -> None:
     body = (
-        "株式会社ミライ 採用ご担当 佐藤様\n\n"
+        "株式会社ミライ 採用ご担当 採用担当様\n\n"
         + "先日は面接の機会をいただき、ありがとうございました。" * 12
     )
     reply = Reply(
         text="約束の日になりました。",
         copy_items=(
-            CopyItem("件名", "選考結果のご連絡について（山田 葵）"),
+            CopyItem("件名", "選考結果のご連絡について（応募者A）"),
             CopyItem("本文", body),
-            CopyItem("電話", "お世話になっております。先日面接を受けました山田と申します。"),
+            CopyItem("電話", "お世話になっております。先日面接を受けました応募者Aと申します。"),
         ),
         choices=(),
     )
@@ -129,8 +129,8 @@ async def test_push_delivers_copy_items_as_copy_buttons_and_code_blocks(
     sent = fake.last_message(aoi.id)
     copies = sent.copy_buttons()
     assert [b["copy_text"]["text"] for b in copies] == [
-        "選考結果のご連絡について（山田 葵）",
-        "お世話になっております。先日面接を受けました山田と申します。",
+        "選考結果のご連絡について（応募者A）",
+        "お世話になっております。先日面接を受けました応募者Aと申します。",
     ]
     assert all(1 <= len(b["copy_text"]["text"]) <= 256 for b in copies)
     # The body is too long for a copy button: it is a <pre> block, which copies on a tap.

@@ -56,7 +56,7 @@ async def aoi(telegram: Telegram) -> TelegramChat:
     """A user who has said /start and given a name."""
     chat = telegram.chat(1001)
     await chat.say("/start")
-    await chat.say("山田 葵")
+    await chat.say("応募者A")
     return chat
 
 
@@ -102,7 +102,7 @@ async def test_a_whole_registration_by_taps_and_text(
 
     saved = await interviews_of(app, aoi.id)
     assert [i.company for i in saved] == ["株式会社ミライ"]
-    assert saved[0].interviewer_name == "佐藤"
+    assert saved[0].interviewer_name == "採用担当"
     assert saved[0].interviewer_contact == "sato@example.co.jp"
     assert "株式会社ミライ" in aoi.text(seen)
     # Every button it showed fits Telegram's callback data, and every press was answered.

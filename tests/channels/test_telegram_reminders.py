@@ -44,7 +44,7 @@ async def app(tmp_path: Path, fake: FakeTelegramAPI, clock: ManualClock) -> Asyn
 async def aoi(fake: FakeTelegramAPI, app: Renraku) -> TelegramChat:
     chat = Telegram(fake, app).chat(1001)
     await chat.say("/start")
-    await chat.say("山田 葵")
+    await chat.say("応募者A")
     await register_interview(app, chat, "株式会社ミライ")
     return chat
 
@@ -73,7 +73,7 @@ async def test_the_promised_day_brings_copy_buttons_and_code_blocks(
     assert copies, [m.text for m in pushed]
     assert all(1 <= len(text.encode("utf-16-le")) // 2 <= 256 for text in copies)
     shown = "\n".join(m.text for m in pushed)
-    assert "株式会社ミライ" in shown and "山田 葵" in shown
+    assert "株式会社ミライ" in shown and "応募者A" in shown
     # Whatever was too long for a button is a code block, which copies on a tap.
     long_blocks = [m for m in pushed if "<pre>" in m.raw]
     assert long_blocks or all(len(c) <= 256 for c in copies)

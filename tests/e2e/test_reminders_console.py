@@ -22,7 +22,7 @@ from tests.support import Chat, ManualClock
 from tests.unit.test_registration import onboard, register_by_taps
 
 COMPANY = "株式会社サンプル"
-NAME = "山田花子"
+NAME = "応募者A"
 
 
 @asynccontextmanager

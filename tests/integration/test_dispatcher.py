@@ -148,7 +148,7 @@ async def seed(
             stage="first",
             promised="weeks:2",
             contact_method="email",
-            interviewer_name="佐藤",
+            interviewer_name="採用担当",
             status="waiting",
             followups_sent=0,
             muted=False,
@@ -379,7 +379,7 @@ async def test_server_errors_back_off_then_fail_with_a_clean_log_line(
     assert f"reminder {rid} " in final[0].getMessage()
     assert "RetryLater" in final[0].getMessage()
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    for secret in (COMPANY, NAME, "佐藤", "HTTP 502", "お世話になっております"):
+    for secret in (COMPANY, NAME, "採用担当", "HTTP 502", "お世話になっております"):
         assert secret not in logged
 
 

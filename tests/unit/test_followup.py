@@ -25,8 +25,8 @@ async def _seed(
     app: Renraku,
     *,
     external_id: str = "u1",
-    name: str | None = "山田花子",
-    interviewer: str | None = "佐藤",
+    name: str | None = "応募者A",
+    interviewer: str | None = "採用担当",
     contact: str | None = "saiyo@example.co.jp",
     promised: str = "weeks:2",
     stage: str = "second",
@@ -110,13 +110,13 @@ async def test_followup_has_check_first_copy_items_care_and_buttons(app: Renraku
         "✉️ メールの本文",
         "📞 電話の台本",
     ]
-    assert subject.text == "二次面接の選考結果についてのお伺い（山田花子）"
-    assert body.text.startswith(f"{COMPANY}\n佐藤様\n")
-    assert "11月25日(水)に面接をしていただきました、山田花子です。" in body.text
+    assert subject.text == "二次面接の選考結果についてのお伺い（応募者A）"
+    assert body.text.startswith(f"{COMPANY}\n採用担当様\n")
+    assert "11月25日(水)に面接をしていただきました、応募者Aです。" in body.text
     assert "選考結果は2週間以内にご連絡いただけると伺って" in body.text
-    assert body.text.endswith("山田花子")
-    assert "佐藤様におつなぎいただけますでしょうか" in phone.text
-    assert "山田花子と申します" in phone.text and "11月25日(水)" in phone.text
+    assert body.text.endswith("応募者A")
+    assert "採用担当様におつなぎいただけますでしょうか" in phone.text
+    assert "応募者Aと申します" in phone.text and "11月25日(水)" in phone.text
     assert "【担当者が不在のとき】" in phone.text
     for item in templates.copy_items:
         assert "{" not in item.text and not item.text.startswith("\n")
@@ -145,9 +145,9 @@ async def test_fallbacks_when_name_interviewer_and_contact_are_missing(app: Renr
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("佐藤", "佐藤様"),
-        ("佐藤さん", "佐藤様"),
-        ("佐藤 様", "佐藤様"),
+        ("採用担当", "採用担当様"),
+        ("採用担当さん", "採用担当様"),
+        ("採用担当 様", "採用担当様"),
         ("人事部 採用担当", "人事部 採用担当様"),
         ("  ", "採用ご担当者様"),
         ("様", "様様"),
@@ -181,14 +181,14 @@ async def test_promised_period_reads_naturally_in_the_templates(
 
 
 async def test_english_templates_are_filled_too(app: Renraku) -> None:
-    iid = await _seed(app, locale="en", name="Hanako Yamada", interviewer="Sato-san")
+    iid = await _seed(app, locale="en", name="Applicant A", interviewer="Recruiter-san")
     check, templates, closing = await _compose(app, DUE, iid)
     subject, body, phone = templates.copy_items
     assert subject.text == "Status of my Second interview (Hanako Yamada)"
-    assert body.text.startswith("Dear Sato,")
+    assert body.text.startswith("Dear Recruiter,")
     assert "I had an interview with 株式会社サンプル on Wed 11/25." in body.text
     assert "hear about the result within 2 weeks" in body.text
-    assert "put me through to Sato?" in phone.text
+    assert "put me through to Recruiter?" in phone.text
     assert "spam folder" in check.text
     assert [c.label for c in closing.choices] == [
         "I followed up",
@@ -225,9 +225,9 @@ async def test_recheck_is_the_shorter_template_with_advice(app: Renraku) -> None
     check, templates, advice = await _compose(app, DUE, iid, "recheck")
     assert "3営業日" in check.text
     subject, body, phone = templates.copy_items
-    assert subject.text == "【再度のお伺い】二次面接の結果について（山田花子）"
+    assert subject.text == "【再度のお伺い】二次面接の結果について（応募者A）"
     assert "先日も選考結果についてご連絡を差し上げましたが" in body.text
-    assert body.text.startswith(f"{COMPANY}\n佐藤様\n")
+    assert body.text.startswith(f"{COMPANY}\n採用担当様\n")
     assert "たびたび恐れ入ります" in phone.text
     assert "エージェント" in advice.text and "応募先" in advice.text
     assert len(_one_of(_pool(app, "pools.mental_care"), advice.text)) == 1
