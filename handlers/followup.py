@@ -113,7 +113,7 @@ def template_fields(ctx: Context, interview: Interview) -> dict[str, str]:
         "addressee": addressee(ctx, interview.interviewer_name),
         "interview_date": ctx.fmt_date(interview.interview_date),
         "promised": promised_text(ctx, interview.promised),
-        "stage": ctx.t(f"interview.stage.{interview.stage}"),
+        "stage": ctx.t(f"template_stage.{interview.stage}"),
     }
 
 

@@ -184,7 +184,7 @@ async def test_english_templates_are_filled_too(app: Renraku) -> None:
     iid = await _seed(app, locale="en", name="Applicant A", interviewer="Recruiter-san")
     check, templates, closing = await _compose(app, DUE, iid)
     subject, body, phone = templates.copy_items
-    assert subject.text == "Status of my Second interview (Hanako Yamada)"
+    assert subject.text == "Status of my second interview (Applicant A)"
     assert body.text.startswith("Dear Recruiter,")
     assert "I had an interview with 株式会社サンプル on Wed 11/25." in body.text
     assert "hear about the result within 2 weeks" in body.text
