@@ -8,7 +8,9 @@ import contextlib
 import logging
 import signal
 import sys
+from pathlib import Path
 
+from bot import line_admin
 from bot.bootstrap import Renraku, bootstrap
 from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, Settings, load_settings
@@ -40,6 +42,8 @@ async def _wait_for_signal() -> None:
 async def _console(app: Renraku) -> None:
     console = ConsoleChannel(app.engine.handle, banner=app.catalog.text("ja", "console.banner"))
     app.pushers["console"] = console
+    if app.dispatcher is not None:
+        app.services.append(app.dispatcher)
     await app.start()
     try:
         await console.run()
@@ -76,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="run every configured channel (the console when none is)")
     sub.add_parser("console", help="chat with Renraku in this terminal")
     sub.add_parser("migrate", help="bring the database schema up to date")
+    richmenu = sub.add_parser("line-richmenu", help="set up the LINE rich menu for every user")
+    richmenu.add_argument("--image", type=Path, help="a 2500x843 PNG or JPEG to use instead")
+    richmenu.add_argument("--write-image", type=Path, metavar="PATH", help="only draw the image")
+    richmenu.add_argument("--font", type=Path, help="a font with Japanese glyphs for --write-image")
     args = parser.parse_args(argv)
     command = args.command or "run"
     try:
@@ -91,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "migrate":
             return asyncio.run(_migrate(settings))
+        if command == "line-richmenu":
+            if args.write_image is not None:
+                return line_admin.write_image(args.write_image, args.font)
+            return line_admin.install(settings, args.image)
         return asyncio.run(_run(settings, console_only=command == "console"))
     except KeyboardInterrupt:
         return 0

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.channels.line import CHANNEL as LINE
+from bot.channels.line import LineChannel
+from bot.channels.telegram import CHANNEL as TELEGRAM
+from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.engine import Clock, Engine, system_clock
 from bot.protocol import Pusher
+from bot.scheduler import ReminderDispatcher
 from bot.web import Metrics, WebServer
-from messages.catalog import Catalog, load_catalog
+from handlers.router import COMMANDS
+from messages.catalog import DEFAULT_LOCALE, LOCALES, Catalog, load_catalog
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.uow import UnitOfWork
@@ -41,6 +49,7 @@ class Renraku:
     metrics: Metrics
     clock: Clock
     web: WebServer | None = None
+    dispatcher: ReminderDispatcher | None = None
     pushers: dict[str, Pusher] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
     _started: list[Service] = field(default_factory=list)
@@ -96,9 +105,24 @@ async def bootstrap(
         metrics=metrics,
         clock=clock,
     )
+    # The same pushers dict as the app's, so channels registered later are served too.
+    app.dispatcher = ReminderDispatcher(
+        uow_factory(session_factory),
+        catalog,
+        app.pushers,
+        clock,
+        metrics,
+        worker_id=worker_id(),
+    )
+    engine.set_reminders_listener(app.dispatcher.wake)
     if with_channels:
         _add_channels(app)
     return app
+
+
+def worker_id() -> str:
+    """Name this process in reminder claims (the column holds 64 characters)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
 def _needs_web(settings: Settings) -> bool:
@@ -111,6 +135,30 @@ def _add_channels(app: Renraku) -> None:
     settings = app.settings
     if _needs_web(settings):
         app.web = WebServer(settings.host, settings.port, app.metrics)
+    if settings.line_enabled and app.web is not None:
+        line = LineChannel(app.engine.handle, settings, web=app.web, metrics=app.metrics)
+        app.services.append(line)
+        app.pushers[LINE] = line
+    telegram = None
+    if settings.telegram_enabled:
+        telegram = TelegramChannel(
+            app.engine.handle,
+            settings,
+            command_menus={
+                locale: [(name, app.catalog.text(locale, f"commands.{name}")) for name in COMMANDS]
+                for locale in LOCALES
+            },
+            default_locale=DEFAULT_LOCALE,
+            web=app.web,
+            metrics=app.metrics,
+        )
+        app.pushers[TELEGRAM] = telegram
     # Channels register their routes on app.web before it starts, so it comes last.
     if app.web is not None:
         app.services.append(app.web)
+    if telegram is not None:
+        # Started after the web server, so setWebhook finds /webhook/telegram listening.
+        app.services.append(telegram)
+    # Last: reminders go out once every channel that pushes them is up.
+    if app.dispatcher is not None:
+        app.services.append(app.dispatcher)

@@ -1,0 +1,278 @@
+"""LINE Messaging API ↔ protocol: signed webhooks in, replies and pushes out.
+
+Conversation answers always go back with the event's reply token (free); only reminders are
+pushed (they count against the account's monthly quota), one request per reminder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.messaging import (
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+from linebot.v3.messaging.exceptions import ApiException
+from linebot.v3.webhook import WebhookParser
+from linebot.v3.webhooks import (
+    FollowEvent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+    UserSource,
+)
+
+from bot.channels.line_messages import to_line_messages
+from bot.config import Settings
+from bot.protocol import (
+    Address,
+    Incoming,
+    Kind,
+    PermanentFailure,
+    RecipientGone,
+    Reply,
+    RetryLater,
+)
+from bot.web import Metrics, WebServer
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "line"
+WEBHOOK_PATH = "/webhook/line"
+PRODUCTION_API = "https://api.line.me"
+PRODUCTION_DATA_API = "https://api-data.line.me"
+# LINE wants the retry key as a UUID; any other stable key maps onto one deterministically.
+RETRY_KEY_NAMESPACE = uuid.UUID("3f1f8c1e-2b7a-4c56-9a53-6b1d2f3e4a50")
+
+Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+
+
+def data_api_base(api_base_url: str) -> str:
+    """Where image uploads go: LINE keeps them on a host of their own; a fake serves both."""
+    base = api_base_url.rstrip("/")
+    return PRODUCTION_DATA_API if base == PRODUCTION_API else base
+
+
+def retry_key(idempotency_key: str) -> str:
+    try:
+        return str(uuid.UUID(idempotency_key))
+    except ValueError:
+        return str(uuid.uuid5(RETRY_KEY_NAMESPACE, idempotency_key))
+
+
+def to_incoming(event: Any) -> Incoming | None:
+    """One webhook event as an ``Incoming``, or None for what Renraku does not handle.
+
+    The address always comes from the event's source, never from postback data, so a
+    forged postback can only ever act for the user who sent it.
+    """
+    source = getattr(event, "source", None)
+    if not isinstance(source, UserSource) or not source.user_id:
+        # Groups and rooms would show a user's interviews to others.
+        return None
+    mode = getattr(event, "mode", None)
+    if getattr(mode, "value", mode) == "standby":
+        # Another module channel owns the chat; its reply token is not ours to use.
+        return None
+    address = Address(CHANNEL, source.user_id)
+    event_id = event.webhook_event_id
+    if isinstance(event, FollowEvent):
+        return Incoming(address=address, kind=Kind.FOLLOW, event_id=event_id)
+    if isinstance(event, UnfollowEvent):
+        return Incoming(address=address, kind=Kind.UNFOLLOW, event_id=event_id)
+    if isinstance(event, PostbackEvent):
+        return Incoming.button(address, event.postback.data, event_id=event_id)
+    if isinstance(event, MessageEvent):
+        # Stickers and photos arrive as empty text, so the engine answers kindly, not silently.
+        text = event.message.text if isinstance(event.message, TextMessageContent) else ""
+        return Incoming.text_message(address, text, event_id=event_id)
+    return None
+
+
+class LineChannel:
+    """Receives LINE webhooks on the shared HTTP server and answers through the Messaging API.
+
+    A service: ``start`` opens the API client inside the running loop, ``stop`` lets
+    in-flight events finish briefly and closes it.
+    """
+
+    def __init__(
+        self,
+        handle: Handle,
+        settings: Settings,
+        *,
+        web: WebServer,
+        metrics: Metrics,
+        request_timeout: float = 10.0,
+        drain_timeout: float = 5.0,
+    ) -> None:
+        if settings.line_channel_secret is None or settings.line_channel_access_token is None:
+            raise ValueError("LINE needs LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN")
+        self._handle = handle
+        self._parser = WebhookParser(settings.line_channel_secret.get_secret_value())
+        self._access_token = settings.line_channel_access_token
+        self._api_base_url = settings.line_api_base_url.rstrip("/")
+        self._metrics = metrics
+        self._request_timeout = request_timeout
+        self._drain_timeout = drain_timeout
+        self._client: AsyncApiClient | None = None
+        self._api: AsyncMessagingApi | None = None
+        # Held so the loop does not drop running tasks, and so stop can wait for them.
+        self._tasks: set[asyncio.Task[None]] = set()
+        web.add_post(WEBHOOK_PATH, self._webhook)
+
+    # --- life -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        configuration = Configuration(
+            host=self._api_base_url, access_token=self._access_token.get_secret_value()
+        )
+        self._client = AsyncApiClient(configuration)
+        self._api = AsyncMessagingApi(self._client)
+
+    async def stop(self) -> None:
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=self._drain_timeout)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("line: %d events cancelled at shutdown", len(pending))
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self._client is not None:
+            await self._client.close()
+        self._client = self._api = None
+
+    async def wait_idle(self) -> None:
+        """Wait until every received event has been handled and answered (used by tests)."""
+        while self._tasks:
+            await asyncio.gather(*set(self._tasks), return_exceptions=True)
+
+    # --- webhook ----------------------------------------------------------------------------
+
+    def _reject(self, reason: str) -> web.Response:
+        self._metrics.webhook_rejected.labels(CHANNEL).inc()
+        log.warning("line webhook refused: %s", reason)
+        return web.Response(status=400)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        if self._api is None:
+            return web.Response(status=503)
+        signature = request.headers.get("X-Line-Signature", "")
+        body = await request.read()
+        if not signature:
+            return self._reject("no signature")
+        try:
+            # Checked over the raw bytes: strict UTF-8 decoding gives back exactly those bytes.
+            events = self._parser.parse(body.decode("utf-8"), signature)
+        except InvalidSignatureError:
+            return self._reject("bad signature")
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+            return self._reject("malformed body")
+        batch = [
+            (getattr(event, "reply_token", None), incoming)
+            for event in events
+            if (incoming := to_incoming(event)) is not None
+        ]
+        if batch:
+            # Answer LINE at once; handling runs on, each event deduplicated by its id.
+            task = asyncio.create_task(self._deliver(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return web.json_response({})
+
+    async def _deliver(self, batch: list[tuple[str | None, Incoming]]) -> None:
+        by_user: dict[Address, list[tuple[str | None, Incoming]]] = {}
+        for reply_token, incoming in batch:
+            by_user.setdefault(incoming.address, []).append((reply_token, incoming))
+        await asyncio.gather(*(self._deliver_in_order(events) for events in by_user.values()))
+
+    async def _deliver_in_order(self, events: list[tuple[str | None, Incoming]]) -> None:
+        for reply_token, incoming in events:
+            try:
+                await self._deliver_one(reply_token, incoming)
+            except Exception as exc:
+                # Nobody awaits this task, so say it here; the type only, never the content.
+                log.error("line: handling an event failed: %s", type(exc).__name__)
+
+    async def _deliver_one(self, reply_token: str | None, incoming: Incoming) -> None:
+        started = time.perf_counter()
+        replies = await self._handle(incoming)
+        self._metrics.handle_seconds.labels(CHANNEL).observe(time.perf_counter() - started)
+        self._metrics.updates.labels(CHANNEL).inc()
+        if replies and reply_token:
+            await self._reply(reply_token, replies)
+
+    async def _reply(self, reply_token: str, replies: Sequence[Reply]) -> None:
+        messages = to_line_messages(replies)
+        if not messages or self._api is None:
+            return
+        try:
+            await self._api.reply_message(
+                ReplyMessageRequest(replyToken=reply_token, messages=messages),
+                _request_timeout=self._request_timeout,
+            )
+        except ApiException as exc:
+            # The token is single-use and expires; a conversation answer is never pushed instead.
+            log.warning("line reply refused: status=%s", exc.status)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("line reply failed: %s", type(exc).__name__)
+
+    # --- pushes -----------------------------------------------------------------------------
+
+    async def push(self, external_id: str, replies: list[Reply], *, idempotency_key: str) -> None:
+        """One push request (≤5 messages) carrying the reminder; a retry reuses the same key."""
+        if self._api is None:
+            raise RetryLater("line channel is not running")
+        messages = to_line_messages(replies, quick_reply=False)
+        if not messages:
+            return
+        try:
+            await self._api.push_message(
+                PushMessageRequest(to=external_id, messages=messages),
+                x_line_retry_key=retry_key(idempotency_key),
+                _request_timeout=self._request_timeout,
+            )
+        except ApiException as exc:
+            _raise_for_push(exc)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RetryLater(f"line push failed: {type(exc).__name__}") from None
+
+
+def _retry_after(exc: ApiException) -> float | None:
+    headers = exc.headers or {}
+    value = headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _raise_for_push(exc: ApiException) -> None:
+    status = exc.status or 0
+    if status == 409:
+        # The same retry key was accepted before: the reminder is already on its way.
+        log.info("line push already accepted")
+        return
+    if status == 429:
+        raise RetryLater("line push rate limited", retry_after=_retry_after(exc)) from None
+    if status == 0 or status >= 500:
+        raise RetryLater(f"line push failed: status={status}") from None
+    if status == 401:
+        # A wrong or expired channel token is the operator's to fix; the reminder should wait.
+        log.error("line push refused: the channel access token is not valid")
+        raise RetryLater("line push unauthorized") from None
+    if status in (403, 404):
+        raise RecipientGone(f"line push refused: status={status}") from None
+    raise PermanentFailure(f"line push refused: status={status}") from None
