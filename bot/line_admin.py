@@ -26,9 +26,7 @@ from bot.config import Settings
 from messages.catalog import DEFAULT_LOCALE, Catalog, load_catalog
 
 MENU_KEYS = ("new", "list", "settings", "help")
-# Until the catalog names the chat bar, a neutral sign stands in: it carries no language.
 CHAT_BAR_KEY = "menu.chat_bar"
-CHAT_BAR_FALLBACK = "≡"
 
 
 def menu_tiles(catalog: Catalog) -> list[MenuTile]:
@@ -37,9 +35,7 @@ def menu_tiles(catalog: Catalog) -> list[MenuTile]:
 
 
 def chat_bar_text(catalog: Catalog) -> str:
-    if catalog.has(DEFAULT_LOCALE, CHAT_BAR_KEY):
-        return catalog.text(DEFAULT_LOCALE, CHAT_BAR_KEY)
-    return CHAT_BAR_FALLBACK
+    return catalog.text(DEFAULT_LOCALE, CHAT_BAR_KEY)
 
 
 def write_image(path: Path, font: Path | None) -> int:

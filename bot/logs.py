@@ -43,6 +43,17 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every request URL at INFO, and a Telegram URL carries the token;
-    # python-telegram-bot logs whole updates and call parameters (message text) at DEBUG.
-    for noisy in ("httpx", "httpcore", "telegram", "apscheduler.executors", "aiohttp.access"):
+    # python-telegram-bot logs whole updates and call parameters (message text) at DEBUG,
+    # and the database drivers log SQL parameters, which hold what users typed.
+    noisy_loggers = (
+        "httpx",
+        "httpcore",
+        "telegram",
+        "apscheduler.executors",
+        "aiohttp.access",
+        "aiosqlite",
+        "sqlalchemy.engine",
+        "asyncpg",
+    )
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(logging.WARNING)
