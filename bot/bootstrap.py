@@ -125,17 +125,11 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
-def _needs_web(settings: Settings) -> bool:
-    return settings.line_enabled or (
-        settings.telegram_enabled and settings.telegram_webhook_url is not None
-    )
-
-
 def _add_channels(app: Renraku) -> None:
     settings = app.settings
-    if _needs_web(settings):
-        app.web = WebServer(settings.host, settings.port, app.metrics)
-    if settings.line_enabled and app.web is not None:
+    # Always served when channels run: /healthz and /metrics matter in polling mode too.
+    app.web = WebServer(settings.host, settings.port, app.metrics)
+    if settings.line_enabled:
         line = LineChannel(app.engine.handle, settings, web=app.web, metrics=app.metrics)
         app.services.append(line)
         app.pushers[LINE] = line
@@ -153,9 +147,8 @@ def _add_channels(app: Renraku) -> None:
             metrics=app.metrics,
         )
         app.pushers[TELEGRAM] = telegram
-    # Channels register their routes on app.web before it starts, so it comes last.
-    if app.web is not None:
-        app.services.append(app.web)
+    # Channels register their routes on app.web before it starts, so it comes after them.
+    app.services.append(app.web)
     if telegram is not None:
         # Started after the web server, so setWebhook finds /webhook/telegram listening.
         app.services.append(telegram)
