@@ -217,18 +217,6 @@ _ANSWER_KEYS = {
 # --- the questions --------------------------------------------------------------------------
 
 
-def _ask_company(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(ctx.t("interview.ask.company"))
-
-
-async def _take_company(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
-    cleaned = _text_or_problem(ctx, data, reply, COMPANY_MAX, need_word=True)
-    if isinstance(cleaned, list):
-        return cleaned
-    data["company"] = cleaned
-    return None
-
-
 def _ask_date(ctx: Context, data: dict[str, Any]) -> Reply:
     return ctx.reply(
         ctx.t("interview.ask.date"),
@@ -368,20 +356,6 @@ async def _take_method(ctx: Context, data: dict[str, Any], reply: Answer) -> lis
     return [ctx.reply(ctx.t(f"interview.method_tip.{value}"))]
 
 
-def _ask_interviewer(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(ctx.t("interview.ask.interviewer"))
-
-
-async def _take_interviewer(
-    ctx: Context, data: dict[str, Any], reply: Answer
-) -> list[Reply] | None:
-    cleaned = _text_or_problem(ctx, data, reply, PERSON_MAX, need_word=True)
-    if isinstance(cleaned, list):
-        return cleaned
-    data["interviewer"] = cleaned
-    return None
-
-
 def _ask_contact(ctx: Context, data: dict[str, Any]) -> Reply:
     return ctx.reply(ctx.t("interview.ask.contact"))
 
@@ -420,56 +394,36 @@ async def _take_asked(
     return _problem(ctx, data, "interview.use_buttons")
 
 
-def _ask_asked_memo(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(ctx.t("interview.ask.asked_memo"))
+def _text_step(field: str, limit: int, *, need_word: bool = False, optional: bool = False) -> Step:
+    """A question answered in free text, stored under ``field`` once it passes the checks."""
 
+    def ask(ctx: Context, data: dict[str, Any]) -> Reply:
+        return ctx.reply(ctx.t(f"interview.ask.{field}"))
 
-async def _take_asked_memo(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
-    cleaned = _text_or_problem(ctx, data, reply, MEMO_MAX)
-    if isinstance(cleaned, list):
-        return cleaned
-    data["asked_memo"] = cleaned
-    return None
+    async def take(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
+        cleaned = _text_or_problem(ctx, data, reply, limit, need_word=need_word)
+        if isinstance(cleaned, list):
+            return cleaned
+        data[field] = cleaned
+        return None
 
-
-def _ask_good(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(ctx.t("interview.ask.good"))
-
-
-async def _take_good(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
-    cleaned = _text_or_problem(ctx, data, reply, REFLECTION_MAX)
-    if isinstance(cleaned, list):
-        return cleaned
-    data["good"] = cleaned
-    return None
-
-
-def _ask_improve(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(ctx.t("interview.ask.improve"))
-
-
-async def _take_improve(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
-    cleaned = _text_or_problem(ctx, data, reply, REFLECTION_MAX)
-    if isinstance(cleaned, list):
-        return cleaned
-    data["improve"] = cleaned
-    return None
+    return Step(ask, take, optional=optional)
 
 
 STEPS: dict[str, Step] = {
-    "company": Step(_ask_company, _take_company),
+    "company": _text_step("company", COMPANY_MAX, need_word=True),
     "date": Step(_ask_date, _take_date),
     "date_input": Step(_ask_date_input, _take_date_input),
     "stage": Step(_ask_stage, _take_stage),
     "promised": Step(_ask_promised, _take_promised),
     "promised_date": Step(_ask_promised_date, _take_promised_date),
     "method": Step(_ask_method, _take_method),
-    "interviewer": Step(_ask_interviewer, _take_interviewer, optional=True),
+    "interviewer": _text_step("interviewer", PERSON_MAX, need_word=True, optional=True),
     "contact": Step(_ask_contact, _take_contact, optional=True),
     "asked": Step(_ask_asked, _take_asked, optional=True),
-    "asked_memo": Step(_ask_asked_memo, _take_asked_memo, optional=True),
-    "good": Step(_ask_good, _take_good, optional=True),
-    "improve": Step(_ask_improve, _take_improve, optional=True),
+    "asked_memo": _text_step("asked_memo", MEMO_MAX, optional=True),
+    "good": _text_step("good", REFLECTION_MAX, optional=True),
+    "improve": _text_step("improve", REFLECTION_MAX, optional=True),
 }
 
 

@@ -22,7 +22,7 @@ from bot.protocol import (
 )
 from bot.web import Metrics, WebServer
 from storage.models import Reminder, ReminderKind, ReminderState
-from tests.channels.line_support import LineUser, line_channel, onboard, register_interview
+from tests.channels.line.support import LineUser, line_channel, onboard, register_interview
 from tests.fakes.line_api import (
     DEFAULT_SECRET,
     DEFAULT_TOKEN,

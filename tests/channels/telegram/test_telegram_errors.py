@@ -14,7 +14,7 @@ from bot.bootstrap import Renraku, bootstrap
 from bot.channels.telegram import TelegramChannel, TelegramStartError
 from bot.config import Settings
 from bot.protocol import CopyItem, PermanentFailure, RecipientGone, Reply, RetryLater
-from tests.channels.telegram_support import (
+from tests.channels.telegram.support import (
     Telegram,
     TelegramChat,
     label,
@@ -28,40 +28,6 @@ from tests.support import ManualClock
 
 # PTB itself reads RetryAfter.retry_after the deprecated way when it builds the error.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    api = FakeTelegramAPI()
-    await api.start()
-    try:
-        yield api
-    finally:
-        await api.stop()
-
-
-@pytest.fixture
-def settings(tmp_path: Path, fake: FakeTelegramAPI) -> Settings:
-    return telegram_settings(tmp_path, fake)
-
-
-@pytest.fixture
-async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[Renraku]:
-    async with running(settings, clock) as started:
-        yield started
-
-
-@pytest.fixture
-def telegram(fake: FakeTelegramAPI, app: Renraku) -> Telegram:
-    return Telegram(fake, app)
-
-
-@pytest.fixture
-async def aoi(telegram: Telegram) -> TelegramChat:
-    chat = telegram.chat(1001)
-    await chat.say("/start")
-    await chat.say("応募者A")
-    return chat
 
 
 @pytest.fixture

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import Renraku
-from bot.config import Settings
 from storage.models import Reminder, ReminderKind, ReminderState
-from tests.channels.telegram_support import (
+from tests.channels.telegram.support import (
     Telegram,
     TelegramChat,
     register_interview,
-    running,
-    telegram_settings,
     user_row,
 )
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import ManualClock
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    api = FakeTelegramAPI()
-    await api.start()
-    try:
-        yield api
-    finally:
-        await api.stop()
-
-
-@pytest.fixture
-async def app(tmp_path: Path, fake: FakeTelegramAPI, clock: ManualClock) -> AsyncIterator[Renraku]:
-    settings: Settings = telegram_settings(tmp_path, fake)
-    async with running(settings, clock) as started:
-        yield started
 
 
 @pytest.fixture

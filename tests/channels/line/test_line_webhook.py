@@ -16,7 +16,7 @@ from bot.channels.line import LineChannel
 from bot.protocol import Incoming, Kind, Reply
 from bot.web import Metrics, WebServer
 from storage.models import Interview, Reminder, ReminderState, User
-from tests.channels.line_support import LineUser, line_channel, onboard, register_interview
+from tests.channels.line.support import LineUser, line_channel, onboard, register_interview
 from tests.fakes.line_api import DEFAULT_SECRET, DEFAULT_TOKEN, FakeLineApi, LineWebhookClient, sign
 from tests.support import sqlite_settings
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.bootstrap import Renraku, bootstrap
 from bot.config import Settings
-from tests.channels.line_support import LineUser
+from tests.channels.line.support import LineUser
 from tests.fakes.line_api import DEFAULT_SECRET, DEFAULT_TOKEN, FakeLineApi, LineWebhookClient
 from tests.support import ManualClock, sqlite_settings
 

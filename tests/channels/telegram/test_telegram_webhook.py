@@ -12,7 +12,7 @@ import pytest
 from bot.bootstrap import Renraku
 from bot.channels.telegram import TelegramChannel
 from bot.config import ConfigError, Settings
-from tests.channels.telegram_support import (
+from tests.channels.telegram.support import (
     Telegram,
     free_port,
     label,
@@ -24,16 +24,6 @@ from tests.fakes.telegram_api import FakeTelegramAPI, FakeUser
 from tests.support import ManualClock
 
 SECRET = "s3cret-Token_for-tests"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    api = FakeTelegramAPI(webhook_retry_seconds=0.05)
-    await api.start()
-    try:
-        yield api
-    finally:
-        await api.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bot.bootstrap import Renraku
 from storage.models import Interview, User
-from tests.channels.line_support import LineUser, line_channel, onboard, register_interview
+from tests.channels.line.support import LineUser, line_channel, onboard, register_interview
 from tests.fakes.line_api import FakeLineApi, postback_buttons
 
 
