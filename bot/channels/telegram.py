@@ -595,7 +595,9 @@ class TelegramChannel:
         except Exception:
             log.warning("telegram webhook body is not an update")
             return web.Response(status=400)
-        await application.update_queue.put(update)
+        # Handled before the 200: if this process dies first, Telegram delivers the update
+        # again, and the engine's event ids make a second delivery a no-op.
+        await application.process_update(update)
         return web.Response(status=200)
 
     # --- replies out -----------------------------------------------------------------------

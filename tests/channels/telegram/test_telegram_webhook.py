@@ -183,3 +183,16 @@ async def test_a_stopped_channel_asks_telegram_to_deliver_again(
         assert response.status == 503
     # The webhook stays registered for the next instance.
     assert fake.calls_to("deleteWebhook") == []
+
+
+async def test_an_update_is_handled_before_telegram_gets_its_200(app: Renraku, url: str) -> None:
+    """A crash after the 200 must not lose the update, so the 200 comes after the handling."""
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            f"{url}/webhook/telegram",
+            data=json.dumps(a_start_update(6006)),
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert response.status == 200
+    user = await user_row(app, 6006)
+    assert user is not None and user.onboarded
