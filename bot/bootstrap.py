@@ -17,6 +17,7 @@ from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.engine import Clock, Engine, system_clock
+from bot.inbox import DurableInbox
 from bot.protocol import Pusher
 from bot.scheduler import ReminderDispatcher
 from bot.web import Metrics, WebServer
@@ -130,7 +131,10 @@ def _add_channels(app: Renraku) -> None:
     # Always served when channels run: /healthz and /metrics matter in polling mode too.
     app.web = WebServer(settings.host, settings.port, app.metrics)
     if settings.line_enabled:
-        line = LineChannel(app.engine.handle, settings, web=app.web, metrics=app.metrics)
+        inbox = DurableInbox(uow_factory(app.session_factory), app.clock)
+        line = LineChannel(
+            app.engine.handle, settings, web=app.web, metrics=app.metrics, inbox=inbox
+        )
         app.services.append(line)
         app.pushers[LINE] = line
     telegram = None

@@ -41,6 +41,37 @@ class Incoming:
     # the engine handles each id once, so a redelivered event is a no-op.
     event_id: str | None = None
 
+    def to_dict(self) -> dict[str, object]:
+        """A plain form for storage (the durable inbox)."""
+        return {
+            "channel": self.address.channel,
+            "external_id": self.address.external_id,
+            "kind": self.kind.value,
+            "text": self.text,
+            "action": self.action,
+            "language_code": self.language_code,
+            "event_id": self.event_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Incoming:
+        def text(key: str) -> str:
+            value = data.get(key)
+            return value if isinstance(value, str) else ""
+
+        def optional(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+
+        return cls(
+            address=Address(text("channel"), text("external_id")),
+            kind=Kind(text("kind")),
+            text=text("text"),
+            action=text("action"),
+            language_code=optional("language_code"),
+            event_id=optional("event_id"),
+        )
+
     @classmethod
     def text_message(cls, address: Address, text: str, **kw: object) -> Incoming:
         return cls(address=address, kind=Kind.TEXT, text=text, **kw)  # type: ignore[arg-type]
@@ -108,6 +139,25 @@ class RetryLater(DeliveryError):
 
 class PermanentFailure(DeliveryError):
     """The platform refused the push for good (bad request); retrying will not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An event held in the durable inbox, with what the channel needs to answer it."""
+
+    inbox_id: int
+    incoming: Incoming
+    reply_to: str | None = None
+
+
+class Inbox(Protocol):
+    """Where a channel puts webhook events before acknowledging them to the platform."""
+
+    async def put(self, items: list[tuple[Incoming, str | None]]) -> list[Received]: ...
+
+    async def done(self, inbox_id: int) -> None: ...
+
+    async def overdue(self, channel: str, older_than: float) -> list[Received]: ...
 
 
 class Pusher(Protocol):

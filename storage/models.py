@@ -210,3 +210,24 @@ class ProcessedEvent(Base):
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class InboxEvent(Base):
+    """A webhook event accepted but not yet handled; deleted once it is.
+
+    Written before the platform gets its 200, so an event survives a crash of the process
+    that received it and is picked up again by any replica.
+    """
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (UniqueConstraint("channel", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    # The channel's way to answer this event (a LINE reply token); short-lived by nature.
+    reply_to: Mapped[str | None] = mapped_column(String(256))
+    # Also the lease: a recovery run moves it forward when it takes the event.
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

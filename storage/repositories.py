@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     DialogueState,
+    InboxEvent,
     Interview,
     ProcessedEvent,
     Reminder,
@@ -235,3 +236,54 @@ class EventRepository:
             delete(ProcessedEvent).where(ProcessedEvent.processed_at < moment)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class InboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        channel: str,
+        event_id: str,
+        payload: dict[str, object],
+        reply_to: str | None,
+        now: datetime,
+    ) -> int | None:
+        """Keep the event; None when the same event is already waiting (a redelivery)."""
+        row = InboxEvent(
+            channel=channel,
+            event_id=event_id,
+            payload=payload,
+            reply_to=reply_to,
+            received_at=now,
+            attempts=0,
+        )
+        try:
+            async with self._session.begin_nested():
+                self._session.add(row)
+        except IntegrityError:
+            return None
+        return row.id
+
+    async def remove(self, inbox_id: int) -> None:
+        await self._session.execute(delete(InboxEvent).where(InboxEvent.id == inbox_id))
+
+    async def take_overdue(
+        self, channel: str, received_before: datetime, now: datetime, limit: int
+    ) -> Sequence[InboxEvent]:
+        """Events left unhandled since before a moment; taking one renews its lease."""
+        waiting = (
+            select(InboxEvent.id)
+            .where(InboxEvent.channel == channel, InboxEvent.received_at < received_before)
+            .order_by(InboxEvent.received_at, InboxEvent.id)
+            .limit(limit)
+        )
+        result = await self._session.scalars(
+            update(InboxEvent)
+            .where(InboxEvent.id.in_(waiting), InboxEvent.received_at < received_before)
+            .values(received_at=now, attempts=InboxEvent.attempts + 1)
+            .returning(InboxEvent)
+            .execution_options(synchronize_session=False)
+        )
+        return result.all()

@@ -11,6 +11,7 @@ from storage.repositories import (
     DialogueRepository,
     EventRepository,
     HistoryRepository,
+    InboxRepository,
     InterviewRepository,
     ReminderRepository,
     UserRepository,
@@ -27,6 +28,7 @@ class UnitOfWork:
     history: HistoryRepository
     events: EventRepository
     queue: ReminderQueue
+    inbox: InboxRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -54,6 +56,7 @@ class UnitOfWork:
         self.history = HistoryRepository(self._session)
         self.events = EventRepository(self._session)
         self.queue = ReminderQueue(self._session)
+        self.inbox = InboxRepository(self._session)
         return self
 
     async def __aexit__(

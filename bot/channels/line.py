@@ -38,9 +38,11 @@ from bot.channels.line_messages import to_line_messages
 from bot.config import Settings
 from bot.protocol import (
     Address,
+    Inbox,
     Incoming,
     Kind,
     PermanentFailure,
+    Received,
     RecipientGone,
     Reply,
     RetryLater,
@@ -115,8 +117,11 @@ class LineChannel:
         *,
         web: WebServer,
         metrics: Metrics,
+        inbox: Inbox | None = None,
         request_timeout: float = 10.0,
         drain_timeout: float = 5.0,
+        recovery_interval: float = 30.0,
+        recovery_lease: float = 60.0,
     ) -> None:
         if settings.line_channel_secret is None or settings.line_channel_access_token is None:
             raise ValueError("LINE needs LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN")
@@ -127,6 +132,10 @@ class LineChannel:
         self._metrics = metrics
         self._request_timeout = request_timeout
         self._drain_timeout = drain_timeout
+        self._inbox = inbox
+        self._recovery_interval = recovery_interval
+        self._recovery_lease = recovery_lease
+        self._recovery: asyncio.Task[None] | None = None
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
         # Held so the loop does not drop running tasks, and so stop can wait for them.
@@ -141,8 +150,32 @@ class LineChannel:
         )
         self._client = AsyncApiClient(configuration)
         self._api = AsyncMessagingApi(self._client)
+        if self._inbox is not None:
+            self._recovery = asyncio.create_task(self._recover_forever())
+
+    async def _recover_forever(self) -> None:
+        """Answer events another process accepted but never finished (it died first)."""
+        while True:
+            try:
+                await self.recover()
+            except Exception as exc:
+                log.error("line: inbox recovery failed: %s", type(exc).__name__)
+            await asyncio.sleep(self._recovery_interval)
+
+    async def recover(self) -> int:
+        """Handle the inbox's overdue LINE events now; how many were taken."""
+        if self._inbox is None:
+            return 0
+        overdue = await self._inbox.overdue(CHANNEL, self._recovery_lease)
+        if overdue:
+            await self._spawn(overdue)
+        return len(overdue)
 
     async def stop(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
+            self._recovery = None
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=self._drain_timeout)
             for task in pending:
@@ -180,39 +213,54 @@ class LineChannel:
             return self._reject("bad signature")
         except (UnicodeDecodeError, ValueError, KeyError, TypeError):
             return self._reject("malformed body")
-        batch = [
-            (getattr(event, "reply_token", None), incoming)
+        accepted = [
+            (incoming, getattr(event, "reply_token", None))
             for event in events
             if (incoming := to_incoming(event)) is not None
         ]
+        if self._inbox is None:
+            batch = [Received(0, incoming, token) for incoming, token in accepted]
+        else:
+            try:
+                # Written down before the 200, so a crash from here on loses nothing.
+                batch = await self._inbox.put(accepted) if accepted else []
+            except Exception as exc:
+                log.error("line: could not keep events: %s", type(exc).__name__)
+                return web.Response(status=500)
         if batch:
             # Answer LINE at once; handling runs on, each event deduplicated by its id.
-            task = asyncio.create_task(self._deliver(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(batch)
         return web.json_response({})
 
-    async def _deliver(self, batch: list[tuple[str | None, Incoming]]) -> None:
-        by_user: dict[Address, list[tuple[str | None, Incoming]]] = {}
-        for reply_token, incoming in batch:
-            by_user.setdefault(incoming.address, []).append((reply_token, incoming))
+    def _spawn(self, batch: list[Received]) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._deliver(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _deliver(self, batch: list[Received]) -> None:
+        by_user: dict[Address, list[Received]] = {}
+        for item in batch:
+            by_user.setdefault(item.incoming.address, []).append(item)
         await asyncio.gather(*(self._deliver_in_order(events) for events in by_user.values()))
 
-    async def _deliver_in_order(self, events: list[tuple[str | None, Incoming]]) -> None:
-        for reply_token, incoming in events:
+    async def _deliver_in_order(self, events: list[Received]) -> None:
+        for item in events:
             try:
-                await self._deliver_one(reply_token, incoming)
+                await self._deliver_one(item)
             except Exception as exc:
                 # Nobody awaits this task, so say it here; the type only, never the content.
                 log.error("line: handling an event failed: %s", type(exc).__name__)
 
-    async def _deliver_one(self, reply_token: str | None, incoming: Incoming) -> None:
+    async def _deliver_one(self, item: Received) -> None:
         started = time.perf_counter()
-        replies = await self._handle(incoming)
+        replies = await self._handle(item.incoming)
         self._metrics.handle_seconds.labels(CHANNEL).observe(time.perf_counter() - started)
         self._metrics.updates.labels(CHANNEL).inc()
-        if replies and reply_token:
-            await self._reply(reply_token, replies)
+        if replies and item.reply_to:
+            await self._reply(item.reply_to, replies)
+        if self._inbox is not None:
+            await self._inbox.done(item.inbox_id)
 
     async def _reply(self, reply_token: str, replies: Sequence[Reply]) -> None:
         messages = to_line_messages(replies)

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,10 +26,8 @@ from bot.scheduler import ReminderDispatcher
 from bot.web import Metrics
 from messages.catalog import Catalog, load_catalog
 from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
 from storage.models import Interview, Reminder, StatusChange, User
 from storage.uow import UnitOfWork
-from tests.postgres import fresh_database
 from tests.recording import FakeSleep, RecordingPusher
 from tests.support import Chat, ManualClock
 from tests.unit.test_registration import onboard, register_by_taps
@@ -50,19 +47,6 @@ def catalog() -> Catalog:
     if _CATALOG is None:
         _CATALOG = load_catalog()
     return _CATALOG
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A migrated, empty database: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'reminders.db'}"
-        await upgrade(url)
-        yield url
-        return
-    async with fresh_database() as url:
-        await upgrade(url)
-        yield url
 
 
 @dataclass

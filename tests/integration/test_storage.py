@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect, select
 
 from bot.bootstrap import bootstrap
@@ -13,7 +11,6 @@ from bot.config import Settings
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import DialogueState, Interview
-from tests.postgres import fresh_database
 from tests.support import Chat, ManualClock, sqlite_settings
 from tests.unit.test_registration import onboard, register_by_taps
 
@@ -25,15 +22,6 @@ TABLES = {
     "status_history",
     "processed_events",
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    if request.param == "sqlite":
-        yield sqlite_settings(tmp_path)
-        return
-    async with fresh_database() as url:
-        yield sqlite_settings(tmp_path, database_url=url)
 
 
 async def test_migrations_create_every_table_and_run_twice(db_settings: Settings) -> None:

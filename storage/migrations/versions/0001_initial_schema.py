@@ -17,7 +17,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "processed_events",
         sa.Column("channel", sa.String(length=16), nullable=False),
@@ -149,7 +148,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("status_history", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_status_history_interview_id"))
 

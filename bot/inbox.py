@@ -1,0 +1,72 @@
+"""The durable inbox: webhook events are written down before the platform hears 200.
+
+An event is deleted as soon as it has been handled and answered. One left behind (the
+process died in between) is taken again after a lease by any replica; handling it twice is
+harmless because the engine remembers every event id it has handled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.engine import Clock
+from bot.protocol import Incoming, Received
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# Past this many recovery attempts an event is dropped (with a log line), not retried forever.
+MAX_ATTEMPTS = 5
+RECOVERY_BATCH = 100
+
+
+class DurableInbox:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+
+    async def put(self, items: list[tuple[Incoming, str | None]]) -> list[Received]:
+        """Store events in one transaction; a redelivered one still waiting is left out."""
+        received: list[Received] = []
+        async with self._uow_factory() as uow:
+            now = self._clock()
+            for incoming, reply_to in items:
+                if incoming.event_id is None:
+                    # Nothing to recognise a redelivery by: handled at once, never stored.
+                    received.append(Received(0, incoming, reply_to))
+                    continue
+                inbox_id = await uow.inbox.add(
+                    incoming.address.channel, incoming.event_id, incoming.to_dict(), reply_to, now
+                )
+                if inbox_id is not None:
+                    received.append(Received(inbox_id, incoming, reply_to))
+            await uow.commit()
+        return received
+
+    async def done(self, inbox_id: int) -> None:
+        if inbox_id == 0:
+            return
+        async with self._uow_factory() as uow:
+            await uow.inbox.remove(inbox_id)
+            await uow.commit()
+
+    async def overdue(self, channel: str, older_than: float) -> list[Received]:
+        """Take events nobody finished within ``older_than`` seconds, renewing their lease."""
+        now = self._clock()
+        async with self._uow_factory() as uow:
+            rows = await uow.inbox.take_overdue(
+                channel, now - timedelta(seconds=older_than), now, RECOVERY_BATCH
+            )
+            taken: list[Received] = []
+            for row in rows:
+                if row.attempts > MAX_ATTEMPTS:
+                    log.error("inbox: event dropped after %d attempts: id=%s", MAX_ATTEMPTS, row.id)
+                    await uow.inbox.remove(row.id)
+                    continue
+                taken.append(Received(row.id, Incoming.from_dict(row.payload), row.reply_to))
+            await uow.commit()
+        if taken:
+            log.warning("inbox: %d unfinished %s events taken up again", len(taken), channel)
+        return taken

@@ -1,0 +1,78 @@
+"""The durable inbox on both databases: put, finish, and taking up what a dead process left."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.inbox import MAX_ATTEMPTS, DurableInbox
+from bot.protocol import Address, Incoming
+from storage.db import create_engine, create_session_factory
+from storage.uow import UnitOfWork
+from tests.support import ManualClock
+
+
+@pytest.fixture
+async def inbox(db_url: str, clock: ManualClock) -> AsyncIterator[DurableInbox]:
+    engine = create_engine(db_url)
+    factory = create_session_factory(engine)
+    yield DurableInbox(lambda: UnitOfWork(factory), clock)
+    await engine.dispose()
+
+
+def _event(n: int, text: str = "/start") -> Incoming:
+    return Incoming.text_message(Address("line", f"U{n}"), text, event_id=f"ev-{n}")
+
+
+async def test_put_keeps_events_and_a_redelivery_while_waiting_is_left_out(
+    inbox: DurableInbox,
+) -> None:
+    first = await inbox.put([(_event(1), "token-1"), (_event(2), None)])
+    again = await inbox.put([(_event(1), "token-1b")])
+    assert [r.incoming for r in first] == [_event(1), _event(2)]
+    assert first[0].reply_to == "token-1"
+    assert again == []
+
+
+async def test_finished_events_are_gone_and_never_taken_up(
+    inbox: DurableInbox, clock: ManualClock
+) -> None:
+    [kept] = await inbox.put([(_event(1), None)])
+    await inbox.done(kept.inbox_id)
+    clock.advance(minutes=10)
+    assert await inbox.overdue("line", older_than=60) == []
+
+
+async def test_unfinished_events_come_back_after_the_lease_once_per_lease(
+    inbox: DurableInbox, clock: ManualClock
+) -> None:
+    await inbox.put([(_event(1, "面接を記録"), "token-1")])
+    clock.advance(seconds=30)
+    assert await inbox.overdue("line", older_than=60) == []
+    clock.advance(seconds=31)
+    [taken] = await inbox.overdue("line", older_than=60)
+    assert taken.incoming == _event(1, "面接を記録") and taken.reply_to == "token-1"
+    # Taking renews the lease: a second replica looking now does not get it too.
+    assert await inbox.overdue("line", older_than=60) == []
+    assert await inbox.overdue("telegram", older_than=0) == []
+
+
+async def test_an_event_that_keeps_failing_is_dropped_with_a_log_line(
+    inbox: DurableInbox, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await inbox.put([(_event(1, "private words"), None)])
+    for _ in range(MAX_ATTEMPTS):
+        clock.advance(minutes=2)
+        assert len(await inbox.overdue("line", older_than=60)) == 1
+    clock.advance(minutes=2)
+    assert await inbox.overdue("line", older_than=60) == []
+    assert "dropped" in caplog.text and "private words" not in caplog.text
+
+
+async def test_events_without_an_id_pass_straight_through(inbox: DurableInbox) -> None:
+    plain = Incoming.text_message(Address("line", "U9"), "hi")
+    [item] = await inbox.put([(plain, None)])
+    assert item.inbox_id == 0
+    await inbox.done(0)
+    assert await inbox.overdue("line", older_than=0) == []
