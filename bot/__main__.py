@@ -57,7 +57,13 @@ async def _run(settings: Settings, *, console_only: bool) -> int:
         await _console(app)
         return 0
     app = await bootstrap(settings)
-    await app.start()
+    try:
+        await app.start()
+    except Exception as exc:
+        # One line, through the redacting log filter: a platform's error may echo a token.
+        log.error("could not start: %s: %s", type(exc).__name__, exc)
+        await app.stop()
+        return 1
     log.info(
         "renraku running: telegram=%s line=%s", settings.telegram_enabled, settings.line_enabled
     )
