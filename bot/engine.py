@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.logs import where_it_failed
 from bot.protocol import Address, Incoming, Kind, Reply
 from handlers.context import Context
 from handlers.router import route
@@ -62,12 +63,13 @@ class Engine:
         async with lock:
             try:
                 return await self._handle_in_transaction(incoming)
-            except Exception:
+            except Exception as exc:
                 # No message text in the log: only where it happened and what kind of event.
-                log.exception(
-                    "handling failed: channel=%s kind=%s",
+                log.error(
+                    "handling failed: channel=%s kind=%s error=%s",
                     incoming.address.channel,
                     incoming.kind.value,
+                    where_it_failed(exc),
                 )
                 return [
                     Reply(text=self.catalog.text(self._locale_hint(incoming), "errors.unexpected"))

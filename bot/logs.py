@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Iterable
 
 # A Telegram bot token looks like 123456789:AA...; it sits inside request URLs.
@@ -57,3 +58,17 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     )
     for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def where_it_failed(exc: BaseException) -> str:
+    """The exception's type and the frames it passed, without its message.
+
+    Messages can carry data (a database error quotes its SQL parameters, that is, what a
+    user typed), so only the type and the code locations are fit for the log.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)[-6:]
+    path = " <- ".join(
+        f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno} {frame.name}"
+        for frame in reversed(frames)
+    )
+    return f"{type(exc).__name__} at {path}" if path else type(exc).__name__

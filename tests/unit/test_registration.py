@@ -259,7 +259,7 @@ async def test_two_interviews_are_kept_apart(app: Renraku, engine: Engine) -> No
 
 
 async def test_engine_survives_a_handler_fault_without_leaking_details(
-    app: Renraku, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    app: Renraku, engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from handlers import listing
 
@@ -272,6 +272,9 @@ async def test_engine_survives_a_handler_fault_without_leaking_details(
     await chat.say("/list")
     assert "うまく処理できませんでした" in chat.text
     assert "secret detail" not in chat.text
+    # The log says what failed and where, never the message (it may quote user data).
+    assert "RuntimeError at test_registration.py" in caplog.text
+    assert "secret detail" not in caplog.text
     monkeypatch.setitem(__import__("handlers.router").router.COMMANDS, "list", listing.show_list)
     await chat.say("/list")
     assert "まだ記録がありません" in chat.text
