@@ -18,6 +18,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.engine import Clock, Engine, system_clock
 from bot.inbox import DurableInbox
+from bot.logs import where_it_failed
 from bot.protocol import Pusher
 from bot.scheduler import ReminderDispatcher
 from bot.web import Metrics, WebServer
@@ -68,8 +69,8 @@ class Renraku:
             service = self._started.pop()
             try:
                 await service.stop()
-            except Exception:
-                log.exception("stopping %s failed", type(service).__name__)
+            except Exception as exc:
+                log.error("stopping %s failed: %s", type(service).__name__, where_it_failed(exc))
         await self.db.dispose()
 
 
