@@ -1,0 +1,188 @@
+"""Benchmark 2: the conversation engine alone, no channel, on a SQLite file and on PostgreSQL.
+
+Every user plays the whole registration (15 turns). Measured twice per database, in a process
+of its own: one user at a time (the cost of a turn with nothing else running), then many
+users at once (throughput, and what the database does under concurrent transactions).
+SQLite is the baseline: it is the default ``DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    START,
+    Meter,
+    Table,
+    backends,
+    database,
+    latency_summary,
+    num,
+    postgres_status,
+    ratio,
+    run_once,
+)
+
+USERS = 50
+SOLO_USERS = 10
+WARM_UP_USERS = 2
+TIMEOUT = 150.0
+
+
+# --- the measured process -------------------------------------------------------------------
+
+
+async def _register(engine: Any, user: str, unexpected: str) -> tuple[list[float], str | None]:
+    """Play the registration; return each turn's seconds and why it stopped early, if it did."""
+    from bench.script import REGISTRATION, TurnFailed, play
+    from tests.support import Chat
+
+    chat = Chat(engine, user=user)
+    seconds: list[float] = []
+    for step in REGISTRATION:
+        started = time.perf_counter()
+        try:
+            await play(chat, step, unexpected)
+        except TurnFailed as exc:
+            return seconds, f"turn {len(seconds) + 1} ({step.value}): {exc}"
+        seconds.append(time.perf_counter() - started)
+    return seconds, None
+
+
+async def measure(params: dict[str, Any]) -> None:
+    from sqlalchemy import func, select
+
+    from bench.child import say
+    from bot.bootstrap import bootstrap
+    from storage.models import Interview, Reminder
+    from tests.support import ManualClock, sqlite_settings
+
+    backend, users, solo_users = params["backend"], params["users"], params["solo_users"]
+    meter = Meter()
+    with tempfile.TemporaryDirectory(prefix="renraku-bench-") as folder:
+        async with database(backend, Path(folder)) as url:
+            settings = sqlite_settings(Path(folder), database_url=url)
+            app = await bootstrap(settings, clock=ManualClock(START), with_channels=False)
+            try:
+                unexpected = app.catalog.text("ja", "errors.unexpected")
+                for i in range(WARM_UP_USERS):
+                    await _register(app.engine, f"warm-{i}", unexpected)
+                solo: list[float] = []
+                solo_failures: list[str] = []
+                for i in range(solo_users):
+                    seconds, failure = await _register(app.engine, f"solo-{i}", unexpected)
+                    solo += seconds
+                    solo_failures += [failure] if failure else []
+
+                meter.mark()
+                started = time.perf_counter()
+                outcomes = await asyncio.gather(
+                    *(_register(app.engine, f"user-{i}", unexpected) for i in range(users))
+                )
+                elapsed = time.perf_counter() - started
+                usage = meter.read()
+
+                async with app.uow() as uow:
+                    interviews = await uow.session.scalar(
+                        select(func.count()).select_from(Interview)
+                    )
+                    reminders = await uow.session.scalar(select(func.count()).select_from(Reminder))
+            finally:
+                await app.stop()
+
+    together = [s for seconds, _ in outcomes for s in seconds]
+    failures = [f for _, f in outcomes if f]
+    say(
+        "RESULT",
+        {
+            "backend": backend,
+            "users": users,
+            "turns": len(together),
+            "elapsed_s": elapsed,
+            "turns_per_s": len(together) / elapsed,
+            "concurrent": latency_summary(together),
+            "solo": latency_summary(solo),
+            "solo_turns_per_s": len(solo) / sum(solo) if solo else 0.0,
+            "failed_users": len(failures) + len(solo_failures),
+            "failures": (failures + solo_failures)[:5],
+            "interviews": interviews,
+            "reminders": reminders,
+            "expected_interviews": WARM_UP_USERS + solo_users + users,
+            **usage,
+        },
+    )
+
+
+# --- the driver -----------------------------------------------------------------------------
+
+
+async def run(scale: float = 1.0) -> list[Table]:
+    users = max(2, round(USERS * scale))
+    solo_users = max(1, round(SOLO_USERS * scale))
+    pg_ok, pg_info = await postgres_status()
+    results: dict[str, dict[str, Any]] = {}
+    for backend in backends(pg_ok):
+        results[backend] = await run_once(
+            "engine",
+            {"backend": backend, "users": users, "solo_users": solo_users},
+            TIMEOUT,
+        )
+    return [_table(results, users, pg_ok, pg_info)]
+
+
+def _table(results: dict[str, dict[str, Any]], users: int, pg_ok: bool, pg_info: str) -> Table:
+    base = results["sqlite"]
+    pg = results.get("postgresql")
+    table = Table(
+        f"Engine alone: full registrations (15 turns each), {users} users at once",
+        ["metric", "SQLite file (baseline)", "PostgreSQL", "ratio (PG ÷ SQLite)"],
+    )
+
+    def row(label: str, pick: Any, digits: int = 1) -> None:
+        value = pick(base)
+        other = pick(pg) if pg is not None else None
+        table.add(
+            label,
+            num(value, digits),
+            num(other, digits) if pg is not None else "skipped",
+            ratio(other, value),
+        )
+
+    row(f"turns/s, {users} users at once", lambda r: r["turns_per_s"])
+    row("turn latency p50 (ms), at once", lambda r: r["concurrent"]["p50"])
+    row("turn latency p95 (ms), at once", lambda r: r["concurrent"]["p95"])
+    row("turn latency p99 (ms), at once", lambda r: r["concurrent"]["p99"])
+    row("turns/s, one user at a time", lambda r: r["solo_turns_per_s"])
+    row("turn latency p50 (ms), one at a time", lambda r: r["solo"]["p50"])
+    row("turn latency p95 (ms), one at a time", lambda r: r["solo"]["p95"])
+    row(
+        "engine-process CPU per turn (ms), at once",
+        lambda r: r["cpu_s"] / r["turns"] * 1000 if r["turns"] else None,
+        2,
+    )
+    row("peak RSS during the at-once phase (MiB)", lambda r: r["peak_rss_mib"])
+    row("  of which grown during it (MiB)", lambda r: r["peak_delta_mib"])
+    row("users whose registration failed", lambda r: r["failed_users"], 0)
+
+    for name, result in results.items():
+        if result["interviews"] != result["expected_interviews"]:
+            table.notes.append(
+                f"{name}: {result['interviews']} interviews saved, "
+                f"{result['expected_interviews']} expected"
+            )
+        for failure in result["failures"]:
+            table.notes.append(f"{name}: a registration stopped at {failure}")
+    table.notes.append(
+        "A turn = Engine.handle() for one typed text or tap: load user and dialogue, route, "
+        "save, commit (one transaction). Warm-up users are not counted."
+    )
+    table.notes.append(
+        "CPU is this process only (Python, SQLAlchemy, the driver); PostgreSQL's own server "
+        "CPU is not in it."
+    )
+    table.notes.append(pg_info if pg_ok else f"PostgreSQL column skipped: {pg_info}")
+    return table
