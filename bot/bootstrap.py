@@ -11,10 +11,6 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.channels.line import CHANNEL as LINE
-from bot.channels.line import LineChannel
-from bot.channels.telegram import CHANNEL as TELEGRAM
-from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.engine import Clock, Engine, system_clock
 from bot.inbox import DurableInbox
@@ -131,15 +127,22 @@ def _add_channels(app: Renraku) -> None:
     settings = app.settings
     # Always served when channels run: /healthz and /metrics matter in polling mode too.
     app.web = WebServer(settings.host, settings.port, app.metrics)
+    # Each SDK is imported only when its channel is on: line-bot-sdk alone adds ~30 MiB.
     if settings.line_enabled:
+        from bot.channels.line import CHANNEL as LINE
+        from bot.channels.line import LineChannel
+
         inbox = DurableInbox(uow_factory(app.session_factory), app.clock)
         line = LineChannel(
             app.engine.handle, settings, web=app.web, metrics=app.metrics, inbox=inbox
         )
         app.services.append(line)
         app.pushers[LINE] = line
-    telegram = None
+    telegram: Service | None = None
     if settings.telegram_enabled:
+        from bot.channels.telegram import CHANNEL as TELEGRAM
+        from bot.channels.telegram import TelegramChannel
+
         telegram = TelegramChannel(
             app.engine.handle,
             settings,
