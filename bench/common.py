@@ -79,6 +79,24 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    def add_measured(
+        self,
+        label: str,
+        pick: Any,
+        base: dict[str, Any],
+        other: dict[str, Any] | None,
+        digits: int = 1,
+    ) -> None:
+        """A row of one metric: the baseline, the other run (or "skipped"), their ratio."""
+        value = pick(base)
+        measured = pick(other) if other is not None else None
+        self.add(
+            label,
+            num(value, digits),
+            num(measured, digits) if other is not None else "skipped",
+            ratio(measured, value),
+        )
+
     def add(self, *cells: str) -> None:
         if len(cells) != len(self.columns):
             raise ValueError(f"{len(cells)} cells for {len(self.columns)} columns")

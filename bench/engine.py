@@ -21,9 +21,7 @@ from bench.common import (
     backends,
     database,
     latency_summary,
-    num,
     postgres_status,
-    ratio,
     run_once,
 )
 
@@ -143,14 +141,7 @@ def _table(results: dict[str, dict[str, Any]], users: int, pg_ok: bool, pg_info:
     )
 
     def row(label: str, pick: Any, digits: int = 1) -> None:
-        value = pick(base)
-        other = pick(pg) if pg is not None else None
-        table.add(
-            label,
-            num(value, digits),
-            num(other, digits) if pg is not None else "skipped",
-            ratio(other, value),
-        )
+        table.add_measured(label, pick, base, pg, digits)
 
     row(f"turns/s, {users} users at once", lambda r: r["turns_per_s"])
     row("turn latency p50 (ms), at once", lambda r: r["concurrent"]["p50"])

@@ -286,14 +286,7 @@ def _table(
     )
 
     def row(label: str, pick: Any, digits: int = 1) -> None:
-        value = pick(lite)
-        other = pick(pg) if pg is not None else None
-        details.add(
-            label,
-            num(value, digits),
-            num(other, digits) if pg is not None else "skipped",
-            ratio(other, value),
-        )
+        details.add_measured(label, pick, lite, pg, digits)
 
     row("reminders sent (of due)", lambda r: r["sent"], 0)
     row("reminders/s (claimed + composed + pushed + marked)", lambda r: r["per_s"])

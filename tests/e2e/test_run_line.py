@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,6 +13,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from tests.channels.line.support import LineUser
+from tests.e2e.process import renraku_process
 from tests.fakes.line_api import (
     DEFAULT_SECRET,
     DEFAULT_TOKEN,
@@ -24,7 +22,6 @@ from tests.fakes.line_api import (
     clipboard_actions,
 )
 
-RENRAKU = str(Path(sys.executable).with_name("renraku"))
 USER_ID = "U00000000000000000000000000e2e01"
 
 
@@ -52,36 +49,20 @@ async def _wait_healthy(port: int, process: asyncio.subprocess.Process) -> None:
 @asynccontextmanager
 async def renraku_run(fake: FakeLineApi, db: Path) -> AsyncIterator[LineUser]:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LINE_"))}
-    env |= {
+    settings = {
         "LINE_CHANNEL_SECRET": DEFAULT_SECRET,
         "LINE_CHANNEL_ACCESS_TOKEN": DEFAULT_TOKEN,
         "LINE_API_BASE_URL": fake.base_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
         "PORT": str(port),
-        "LOG_LEVEL": "DEBUG",
     }
-    process = await asyncio.create_subprocess_exec(
-        RENRAKU,
-        "run",
-        env=env,
-        cwd=db.parent,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
+
+    async def ready(process: asyncio.subprocess.Process) -> None:
         await _wait_healthy(port, process)
+
+    secrets = [DEFAULT_TOKEN, DEFAULT_SECRET, USER_ID, "株式会社サンプル"]
+    async with renraku_process(db, settings, ready, secrets):
         client = LineWebhookClient(f"http://127.0.0.1:{port}/webhook/line")
         yield LineUser(fake, client, USER_ID)
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
-        assert process.returncode == 0, err.decode()[-2000:]
-        logs = (out + err).decode()
-        assert DEFAULT_TOKEN not in logs and DEFAULT_SECRET not in logs
-        assert USER_ID not in logs and "株式会社サンプル" not in logs
-        assert "Traceback" not in logs
 
 
 async def test_run_registers_by_signed_webhooks_and_pushes_one_follow_up(tmp_path: Path) -> None:

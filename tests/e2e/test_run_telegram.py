@@ -3,54 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from tests.e2e.process import renraku_process
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegramAPI, FakeUser
 
-RENRAKU = str(Path(sys.executable).with_name("renraku"))
 USER = FakeUser(4242)
 
 
 @asynccontextmanager
 async def renraku_run(fake: FakeTelegramAPI, db: Path) -> AsyncIterator[None]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LINE_"))}
-    env |= {
-        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-        "TELEGRAM_BASE_URL": fake.base_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-        "PORT": "0",
-        "LOG_LEVEL": "DEBUG",
-    }
-    process = await asyncio.create_subprocess_exec(
-        RENRAKU,
-        "run",
-        env=env,
-        cwd=db.parent,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
+    async def ready(process: asyncio.subprocess.Process) -> None:
         await fake.wait_for(
             lambda: bool(fake.calls_to("setMyCommands")) or process.returncode is not None,
             timeout=30,
         )
+
+    settings = {
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_BASE_URL": fake.base_url,
+        "PORT": "0",
+    }
+    # The token must not reach the logs even at DEBUG, whole or without its bot id.
+    secrets = [DEFAULT_TOKEN, DEFAULT_TOKEN.split(":")[1]]
+    async with renraku_process(db, settings, ready, secrets):
         yield
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
-        assert process.returncode == 0, err.decode()[-2000:]
-        logs = (out + err).decode()
-        # The token must not reach the logs even at DEBUG.
-        assert DEFAULT_TOKEN not in logs and DEFAULT_TOKEN.split(":")[1] not in logs
-        assert "Traceback" not in logs
 
 
 async def _turn(fake: FakeTelegramAPI, send: object) -> str:
