@@ -44,13 +44,21 @@ class RecordingPusher:
     failing: dict[str, Exception] = field(default_factory=dict)
     # Real seconds each push takes; lets two dispatchers interleave.
     latency: float = 0.0
+    # The most pushes that were in flight at once.
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def fail_next(self, external_id: str, *errors: Exception) -> None:
         self.queued_errors.setdefault(external_id, []).extend(errors)
 
     async def push(self, external_id: str, replies: list[Reply], *, idempotency_key: str) -> None:
         self.calls += 1
-        await asyncio.sleep(self.latency)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
         queued = self.queued_errors.get(external_id)
         if queued:
             raise queued.pop(0)

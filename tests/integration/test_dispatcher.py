@@ -319,7 +319,8 @@ async def test_short_retry_after_is_waited_in_place(db_url: str, clock: ManualCl
 async def test_a_throttled_channel_holds_the_rest_of_the_run(
     db_url: str, clock: ManualClock
 ) -> None:
-    async with running(db_url, clock) as stack:
+    # One at a time, so the rows after the throttled one have not started yet.
+    async with running(db_url, clock, concurrency=1) as stack:
         for n in range(3):
             await seed(stack, f"u{n}", [clock.now - timedelta(minutes=3 - n)])
         stack.pusher.fail_next("u0", RetryLater("429", retry_after=60))
@@ -328,6 +329,20 @@ async def test_a_throttled_channel_holds_the_rest_of_the_run(
         assert {r.due_at for r in await rows(stack)} == {clock.now + timedelta(seconds=60)}
         clock.advance(seconds=60)
         assert await stack.dispatcher.run_due() == 3
+
+
+async def test_different_users_are_sent_side_by_side_and_one_user_in_order(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock, concurrency=4) as stack:
+        for n in range(6):
+            await seed(stack, f"u{n}", [clock.now - timedelta(minutes=1)])
+        await seed(stack, "u0", [clock.now - timedelta(seconds=30)])
+        stack.pusher.latency = 0.05
+        assert await stack.dispatcher.run_due() == 7
+        # Bounded: never more than the configured number of pushes in flight.
+        assert stack.pusher.most_in_flight == 4
+        assert len(stack.pusher.to("u0")) == 2
 
 
 async def test_server_errors_back_off_then_fail_with_a_clean_log_line(
