@@ -177,6 +177,8 @@ async def measure(params: dict[str, Any]) -> None:
 
                 pusher.push = timed_push  # type: ignore[method-assign]
 
+                # A real push waits a network round trip; this stands in for it.
+                pusher.latency = float(params.get("push_latency", 0.0))
                 clock.set(due)
                 meter.mark()
                 started = time.perf_counter()
@@ -223,6 +225,9 @@ async def measure(params: dict[str, Any]) -> None:
     )
 
 
+SIMULATED_ROUND_TRIP = 0.05
+
+
 # --- the driver -----------------------------------------------------------------------------
 
 
@@ -234,7 +239,27 @@ async def run(scale: float = 1.0) -> list[Table]:
         results[backend] = await run_once(
             "reminders", {"backend": backend, "reminders": count}, TIMEOUT
         )
-    return _table(results, count, pg_ok, pg_info)
+    slow_count = max(10, count // 2)
+    slow = await run_once(
+        "reminders",
+        {"backend": "sqlite", "reminders": slow_count, "push_latency": SIMULATED_ROUND_TRIP},
+        TIMEOUT,
+    )
+    tables = _table(results, count, pg_ok, pg_info)
+    tg_bound = TELEGRAM_BULK_PER_S / (results["sqlite"]["telegram_messages_per_reminder"] or 1.0)
+    tables[0].add(
+        f"reminders/s, SQLite file, each push {SIMULATED_ROUND_TRIP * 1000:.0f} ms "
+        f"({slow_count:,} due), vs Telegram bulk",
+        num(slow["per_s"]),
+        f"{tg_bound:.1f}",
+        ratio(slow["per_s"], tg_bound),
+    )
+    tables[0].notes.append(
+        f"The {SIMULATED_ROUND_TRIP * 1000:.0f} ms row gives every push a simulated network "
+        "round trip; the dispatcher sends to up to 8 users side by side, so the round trip "
+        "does not set the pace alone."
+    )
+    return tables
 
 
 def _table(
