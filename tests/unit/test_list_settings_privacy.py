@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import Renraku
@@ -14,17 +15,24 @@ from tests.support import Chat, ManualClock
 from tests.unit.test_registration import onboard, register_by_taps
 
 
+@pytest.fixture
+async def registered(engine: Engine) -> Chat:
+    """A user who has said /start, given a name and recorded one interview."""
+    chat = Chat(engine)
+    await onboard(chat)
+    await register_by_taps(chat)
+    return chat
+
+
 async def _interview_ids(app: Renraku) -> list[int]:
     async with app.uow() as uow:
         return list((await uow.session.scalars(select(Interview.id))).all())
 
 
 async def test_list_shows_status_progress_and_next_checkin(
-    app: Renraku, engine: Engine, clock: ManualClock
+    app: Renraku, registered: Chat, clock: ManualClock
 ) -> None:
-    chat = Chat(engine)
-    await onboard(chat)
-    await register_by_taps(chat)
+    chat = registered
     clock.advance(days=9)
     await chat.say("/list")
     assert "株式会社サンプル（一次面接）" in chat.text
@@ -42,11 +50,9 @@ async def test_list_is_empty_at_first(engine: Engine) -> None:
 
 
 async def test_delete_asks_first_and_then_removes_the_interview_and_its_reminders(
-    app: Renraku, engine: Engine
+    app: Renraku, registered: Chat
 ) -> None:
-    chat = Chat(engine)
-    await onboard(chat)
-    await register_by_taps(chat)
+    chat = registered
     await chat.say("/list")
     await chat.press("削除")
     assert "削除しますか" in chat.text
@@ -97,11 +103,9 @@ async def test_malformed_buttons_get_a_kind_message(engine: Engine) -> None:
 
 
 async def test_edit_from_the_list_moves_the_check_in_when_the_promise_changes(
-    app: Renraku, engine: Engine
+    app: Renraku, registered: Chat
 ) -> None:
-    chat = Chat(engine)
-    await onboard(chat)
-    await register_by_taps(chat)
+    chat = registered
     await chat.say("/list")
     await chat.press("編集")
     await chat.press("連絡の期限")
@@ -120,11 +124,9 @@ async def test_edit_from_the_list_moves_the_check_in_when_the_promise_changes(
 
 
 async def test_settings_change_reminder_hour_moves_pending_reminders(
-    app: Renraku, engine: Engine
+    app: Renraku, registered: Chat
 ) -> None:
-    chat = Chat(engine)
-    await onboard(chat)
-    await register_by_taps(chat)
+    chat = registered
     await chat.say("/settings")
     assert "お知らせの時刻: 10時" in chat.text
     await chat.press("お知らせの時刻")
@@ -141,11 +143,9 @@ async def test_settings_change_reminder_hour_moves_pending_reminders(
 
 
 async def test_settings_nudge_off_cancels_halfway_and_language_switches(
-    app: Renraku, engine: Engine
+    app: Renraku, registered: Chat
 ) -> None:
-    chat = Chat(engine)
-    await onboard(chat)
-    await register_by_taps(chat)
+    chat = registered
     await chat.say("/settings")
     await chat.press("中間のお知らせ オン/オフ")
     assert "中間のお知らせ: オフ" in chat.text
