@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import datetime
 
-from bot import calendar
-from bot.calendar import PeriodUnit, PromisedPeriod
+from bot.calendar import PromisedPeriod
 from bot.protocol import Choice, CopyItem, Reply
+from handlers import interview as interview_flow
 from handlers import outcome, planning
 from handlers.context import Context
 from handlers.menu import main_menu
@@ -34,7 +34,7 @@ def hold(ctx: Context, interview: Interview | None, reminder_kind: str) -> Hold 
     if interview is None or interview.muted or not InterviewStatus(interview.status).is_open:
         return Hold.CANCEL
     if reminder_kind == ReminderKind.HALFWAY.value and (
-        not ctx.user.halfway_nudge or ctx.today >= _followup_day(interview)
+        not ctx.user.halfway_nudge or ctx.today >= planning.promised_followup_day(interview)
     ):
         # A halfway nudge held up past the promised day (downtime, quiet hours) has
         # nothing left to say: the follow-up itself is due.
@@ -100,10 +100,9 @@ def addressee(ctx: Context, interviewer_name: str | None) -> str:
 
 def promised_text(ctx: Context, stored: str) -> str:
     """Phrase the promised period as it reads inside a template (2週間以内, soon)."""
-    period = PromisedPeriod.from_storage(stored)
-    if period.unit is PeriodUnit.DATE and period.until is not None:
-        return ctx.t("template_period.date", date=ctx.fmt_date(period.until))
-    return ctx.t(f"template_period.{period.unit.name.lower()}", n=period.amount)
+    return interview_flow.describe_period(
+        ctx, PromisedPeriod.from_storage(stored), catalog_table="template_period"
+    )
 
 
 def template_fields(ctx: Context, interview: Interview) -> dict[str, str]:
@@ -211,14 +210,8 @@ def _no_response(ctx: Context, interview: Interview) -> list[Reply]:
     ]
 
 
-def _followup_day(interview: Interview) -> date:
-    return calendar.followup_day(
-        interview.interview_date, PromisedPeriod.from_storage(interview.promised)
-    )
-
-
 def _halfway(ctx: Context, interview: Interview) -> list[Reply]:
-    due = _followup_day(interview)
+    due = planning.promised_followup_day(interview)
     text = ctx.t(
         "reminders.halfway.text",
         company=interview.company,

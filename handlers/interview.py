@@ -443,10 +443,11 @@ def _label_match(
 # --- summary and saving ---------------------------------------------------------------------
 
 
-def describe_period(ctx: Context, period: PromisedPeriod) -> str:
+def describe_period(ctx: Context, period: PromisedPeriod, *, catalog_table: str = "period") -> str:
+    """Phrase a promised period: ``period.*`` for cards, ``template_period.*`` in templates."""
     if period.unit is PeriodUnit.DATE and period.until is not None:
-        return ctx.t("period.date", date=ctx.fmt_date(period.until))
-    return ctx.t(f"period.{period.unit.name.lower()}", n=period.amount)
+        return ctx.t(f"{catalog_table}.date", date=ctx.fmt_date(period.until))
+    return ctx.t(f"{catalog_table}.{period.unit.name.lower()}", n=period.amount)
 
 
 def _summary(ctx: Context, data: dict[str, Any]) -> Reply:

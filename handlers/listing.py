@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from bot import calendar
-from bot.calendar import PromisedPeriod
 from bot.protocol import Reply
 from handlers import interview as interview_flow
 from handlers import outcome, planning
@@ -33,8 +31,7 @@ async def card(ctx: Context, interview: Interview) -> Reply:
     )
     lines = [head]
     if status.is_open:
-        period = PromisedPeriod.from_storage(interview.promised)
-        due = calendar.followup_day(interview.interview_date, period)
+        due = planning.promised_followup_day(interview)
         total = (due - interview.interview_date).days
         waited = max(0, (ctx.today - interview.interview_date).days)
         lines.append(

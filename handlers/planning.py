@@ -21,6 +21,11 @@ def _moment(ctx: Context, day: date) -> datetime:
     )
 
 
+def _send_moment(ctx: Context, day: date) -> datetime:
+    """The user's reminder hour on ``day``, but never in the past or in quiet hours."""
+    return max(_moment(ctx, day), earliest_send(ctx))
+
+
 def earliest_send(ctx: Context) -> datetime:
     """Now, or the end of the user's quiet hours if they are asleep."""
     user = ctx.user
@@ -43,15 +48,20 @@ def _add(ctx: Context, interview: Interview, kind: ReminderKind, due: datetime) 
     ctx.reminders_changed = True
 
 
+def promised_followup_day(interview: Interview) -> date:
+    """The business day the follow-up is due: the interview date plus what was promised."""
+    period = PromisedPeriod.from_storage(interview.promised)
+    return calendar.followup_day(interview.interview_date, period)
+
+
 async def plan(ctx: Context, interview: Interview) -> datetime:
     """Write the halfway nudge and the promised-day follow-up; return the check-in moment.
 
     An interview recorded after its promised day has passed gets its follow-up right away
     (outside quiet hours) rather than never.
     """
-    period = PromisedPeriod.from_storage(interview.promised)
-    due_day = calendar.followup_day(interview.interview_date, period)
-    checkin = max(_moment(ctx, due_day), earliest_send(ctx))
+    due_day = promised_followup_day(interview)
+    checkin = _send_moment(ctx, due_day)
     _add(ctx, interview, ReminderKind.FOLLOWUP, checkin)
     halfway = calendar.halfway_day(interview.interview_date, due_day)
     if ctx.user.halfway_nudge and halfway is not None:
@@ -71,20 +81,24 @@ async def schedule_recheck(
     ctx: Context, interview: Interview, *, business_days: int = 3
 ) -> datetime:
     """A re-check some business days from today, at the user's reminder hour."""
-    await ctx.uow.reminders.cancel_for_interview(interview.id)
     day = calendar.recheck_day(ctx.today, business_days)
-    due = max(_moment(ctx, day), earliest_send(ctx))
-    _add(ctx, interview, ReminderKind.RECHECK, due)
-    return due
+    return await _replace_pending(ctx, interview, ReminderKind.RECHECK, day)
 
 
 async def schedule_again(
     ctx: Context, interview: Interview, kind: ReminderKind, days: int
 ) -> datetime:
     """The same reminder again after some calendar days, moved onto a business day."""
-    await ctx.uow.reminders.cancel_for_interview(interview.id)
     day = calendar.next_business_day(ctx.today + timedelta(days=days))
-    due = max(_moment(ctx, day), earliest_send(ctx))
+    return await _replace_pending(ctx, interview, kind, day)
+
+
+async def _replace_pending(
+    ctx: Context, interview: Interview, kind: ReminderKind, day: date
+) -> datetime:
+    """Drop the interview's pending reminders and plan one of ``kind`` on ``day``."""
+    await ctx.uow.reminders.cancel_for_interview(interview.id)
+    due = _send_moment(ctx, day)
     _add(ctx, interview, kind, due)
     return due
 
@@ -117,7 +131,7 @@ async def reschedule_pending(ctx: Context, old_timezone: str) -> int:
         if reminder.state not in (ReminderState.PENDING.value, ReminderState.PAUSED.value):
             continue
         day = calendar.to_local(reminder.due_at, old_timezone).date()
-        reminder.due_at = max(_moment(ctx, day), earliest_send(ctx))
+        reminder.due_at = _send_moment(ctx, day)
         moved += 1
     if moved:
         ctx.reminders_changed = True
