@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.engine import Clock, Engine, system_clock
+from bot.housekeeping import Housekeeping
 from bot.inbox import DurableInbox
 from bot.logs import where_it_failed
 from bot.protocol import Pusher
@@ -155,6 +156,7 @@ def _add_channels(app: Renraku) -> None:
             metrics=app.metrics,
         )
         app.pushers[TELEGRAM] = telegram
+    app.services.append(Housekeeping(uow_factory(app.session_factory), app.clock))
     # Channels register their routes on app.web before it starts, so it comes after them.
     app.services.append(app.web)
     if telegram is not None:

@@ -80,9 +80,10 @@ class Engine:
 
     async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
         address = incoming.address
+        now = self.clock()
         async with self._uow_factory() as uow:
             if incoming.event_id is not None and not await uow.events.first_time(
-                address.channel, incoming.event_id
+                address.channel, incoming.event_id, now
             ):
                 log.info("duplicate event skipped: channel=%s", address.channel)
                 return []
@@ -101,7 +102,7 @@ class Engine:
                 uow=uow,
                 user=user,
                 catalog=self.catalog,
-                now=self.clock(),
+                now=now,
                 dialogue=await uow.dialogues.get(user.id),
             )
             replies = await route(ctx, incoming)

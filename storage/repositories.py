@@ -192,11 +192,6 @@ class ReminderRepository:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def earliest_pending_due(self) -> datetime | None:
-        return await self._session.scalar(
-            select(func.min(Reminder.due_at)).where(Reminder.state == ReminderState.PENDING.value)
-        )
-
 
 class HistoryRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -220,13 +215,15 @@ class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def first_time(self, channel: str, event_id: str) -> bool:
+    async def first_time(self, channel: str, event_id: str, now: datetime) -> bool:
         """Remember the event; False when it was handled before (a redelivery)."""
         if await self._session.get(ProcessedEvent, (channel, event_id)) is not None:
             return False
         try:
             async with self._session.begin_nested():
-                self._session.add(ProcessedEvent(channel=channel, event_id=event_id))
+                self._session.add(
+                    ProcessedEvent(channel=channel, event_id=event_id, processed_at=now)
+                )
         except IntegrityError:
             return False
         return True

@@ -40,13 +40,6 @@ class UnitOfWork:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._session
 
-    @property
-    def dialect(self) -> str:
-        bind = self.session.bind
-        if bind is None:
-            raise RuntimeError("session has no bind")
-        return bind.dialect.name
-
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._session_factory()
         self.users = UserRepository(self._session)

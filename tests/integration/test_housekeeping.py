@@ -1,0 +1,38 @@
+"""Handled event ids are forgotten after a week, and a redelivery inside it stays a no-op."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.bootstrap import bootstrap
+from bot.config import Settings
+from bot.housekeeping import Housekeeping
+from bot.protocol import Address, Incoming
+from storage.models import ProcessedEvent
+from tests.support import ManualClock
+
+
+async def test_event_ids_older_than_a_week_are_forgotten(
+    db_settings: Settings, clock: ManualClock
+) -> None:
+    app = await bootstrap(db_settings, clock=clock, with_channels=False)
+    try:
+        address = Address("line", "U1")
+        await app.engine.handle(Incoming.text_message(address, "/start", event_id="old"))
+        clock.advance(days=6)
+        await app.engine.handle(Incoming.text_message(address, "/help", event_id="recent"))
+        clock.advance(days=1, seconds=1)
+        housekeeping = Housekeeping(app.uow, clock)
+
+        assert await housekeeping.forget_old_events() == 1
+
+        async with app.uow() as uow:
+            kept = (await uow.session.scalars(select(ProcessedEvent.event_id))).all()
+        assert kept == ["recent"]
+        # Still inside the window: the redelivery is recognised and answered with nothing.
+        again = Incoming.text_message(address, "/help", event_id="recent")
+        assert await app.engine.handle(again) == []
+        clock.advance(days=7)
+        assert await housekeeping.forget_old_events() == 1
+    finally:
+        await app.stop()
