@@ -30,6 +30,7 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
+from bot.channels import utf16
 from bot.protocol import Choice, CopyItem, Reply
 
 log = logging.getLogger(__name__)
@@ -50,26 +51,16 @@ ELLIPSIS = "…"
 PARAGRAPH = "\n\n"
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _cut_utf16(text: str, limit: int) -> tuple[str, str]:
     """Split ``text`` so the head is at most ``limit`` UTF-16 units, never inside a character."""
-    if utf16_len(text) <= limit:
-        return text, ""
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit:
-            return text[:index], text[index:]
-    return text, ""
+    cut = utf16.fitting_prefix(text, limit)
+    return text[:cut], text[cut:]
 
 
 def shorten(text: str, limit: int) -> str:
     """At most ``limit`` units, ending in … when something was cut."""
     text = " ".join(text.split())
-    if utf16_len(text) <= limit:
+    if utf16.length(text) <= limit:
         return text
     head, _ = _cut_utf16(text, limit - 1)
     return head + ELLIPSIS
@@ -117,7 +108,7 @@ def _postback(choice: Choice, label_limit: int) -> PostbackAction:
 
 
 def _usable(choices: Sequence[Choice]) -> list[Choice]:
-    usable = [c for c in choices if c.action and utf16_len(c.action) <= MAX_POSTBACK_DATA]
+    usable = [c for c in choices if c.action and utf16.length(c.action) <= MAX_POSTBACK_DATA]
     if len(usable) != len(choices):
         log.warning("line: dropped %d buttons with unusable data", len(choices) - len(usable))
     return usable
@@ -129,7 +120,7 @@ def _clipboard_buttons(item: CopyItem) -> list[FlexButton]:
     for number, part in enumerate(parts, start=1):
         # Long blocks get one button per part; the numbers keep their order clear.
         suffix = f" {number}/{len(parts)}" if len(parts) > 1 else ""
-        label = shorten(item.label, MAX_CLIPBOARD_LABEL - utf16_len(suffix)) + suffix
+        label = shorten(item.label, MAX_CLIPBOARD_LABEL - utf16.length(suffix)) + suffix
         buttons.append(
             FlexButton(
                 action=ClipboardAction(label=label, clipboardText=part),
@@ -202,7 +193,8 @@ def _joined(blocks: list[_Block], *, carousels: bool) -> list[_Block]:
         if (
             isinstance(block, _Text)
             and isinstance(last, _Text)
-            and utf16_len(last.text) + utf16_len(PARAGRAPH) + utf16_len(block.text) <= MAX_TEXT
+            and utf16.length(last.text) + utf16.length(PARAGRAPH) + utf16.length(block.text)
+            <= MAX_TEXT
         ):
             last.text = last.text + PARAGRAPH + block.text
         elif (
@@ -233,7 +225,7 @@ def _fold_overflow(blocks: list[_Block]) -> list[_Block]:
         text = PARAGRAPH.join(b.text for b in tail if isinstance(b, _Text))
         kept, lost = _cut_utf16(text, MAX_TEXT)
         if lost:
-            log.warning("line: reply too long, %d characters not sent", utf16_len(lost))
+            log.warning("line: reply too long, %d characters not sent", utf16.length(lost))
         return [*head, _Text(kept)]
     folded = _Bubbles([])
     for block in tail:

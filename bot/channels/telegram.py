@@ -56,6 +56,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels import utf16
 from bot.config import Settings
 from bot.logs import TELEGRAM_TOKEN, RedactingFilter
 from bot.protocol import (
@@ -107,13 +108,8 @@ class Outgoing:
     keyboard: InlineKeyboardMarkup | None = None
 
 
-def _units(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def fits_copy_button(text: str) -> bool:
-    return 1 <= _units(text) <= MAX_COPY_TEXT
+    return 1 <= utf16.length(text) <= MAX_COPY_TEXT
 
 
 def fits_callback_data(action: str) -> bool:
@@ -139,30 +135,20 @@ def _copy_block(item: CopyItem) -> str:
     return f"{label}\n<pre>{html.escape(item.text, quote=False)}</pre>"
 
 
-def _fitting_prefix(text: str, room: int) -> int:
-    """How many characters of ``text`` fit in ``room`` UTF-16 code units."""
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > room:
-            return index
-    return len(text)
-
-
 def _split_block(block: str, limit: int) -> Iterator[str]:
     """Cut an over-long block at line ends, keeping a <pre> block a <pre> block in every part."""
     pre = block.endswith("</pre>") and "<pre>" in block
     head, body = block.split("<pre>", 1) if pre else ("", block)
     body = body.removesuffix("</pre>") if pre else body
     wrap = (lambda part: f"<pre>{part}</pre>") if pre else (lambda part: part)
-    room = limit - _units(wrap(""))
+    room = limit - utf16.length(wrap(""))
     if head:
         yield head.rstrip("\n")
     part = ""
     for line in body.splitlines(keepends=True):
-        while _units(line) > room:
+        while utf16.length(line) > room:
             # One line longer than a message: cut it, taking care not to split an entity.
-            cut = _fitting_prefix(line, room)
+            cut = utf16.fitting_prefix(line, room)
             amp = line.rfind("&", 0, cut)
             if amp > 0 and ";" not in line[amp:cut]:
                 cut = amp
@@ -171,7 +157,7 @@ def _split_block(block: str, limit: int) -> Iterator[str]:
                 part = ""
             yield wrap(line[:cut])
             line = line[cut:]
-        if _units(part + line) > room:
+        if utf16.length(part + line) > room:
             yield wrap(part)
             part = ""
         part += line
@@ -195,9 +181,9 @@ def render(reply: Reply, limit: int = MAX_MESSAGE_TEXT) -> list[Outgoing]:
     rows += _choice_rows(reply.choices, reply.columns)
     texts: list[str] = []
     for block in blocks:
-        pieces = [block] if _units(block) <= limit else list(_split_block(block, limit))
+        pieces = [block] if utf16.length(block) <= limit else list(_split_block(block, limit))
         for piece in pieces:
-            if texts and _units(texts[-1] + "\n\n" + piece) <= limit:
+            if texts and utf16.length(texts[-1] + "\n\n" + piece) <= limit:
                 texts[-1] += "\n\n" + piece
             else:
                 texts.append(piece)
@@ -606,7 +592,11 @@ class TelegramChannel:
         bot = self._app().bot
         messages = render(reply)
         document = reply.document
-        if document is not None and len(messages) == 1 and _units(messages[0].html) <= MAX_CAPTION:
+        if (
+            document is not None
+            and len(messages) == 1
+            and utf16.length(messages[0].html) <= MAX_CAPTION
+        ):
             await bot.send_document(
                 chat_id,
                 InputFile(document.content, filename=document.filename),

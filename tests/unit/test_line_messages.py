@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.channels import utf16
 from bot.channels.line_messages import (
     shorten,
     split_text,
     to_line_messages,
-    utf16_len,
 )
 from bot.protocol import Choice, CopyItem, Document, Reply
 from tests.fakes.line_api import clipboard_actions, postback_buttons, validate_messages
@@ -115,7 +115,7 @@ def test_copy_items_become_clipboard_buttons_with_the_text_visible() -> None:
     clips = clipboard_actions(messages)
     assert clips[0] == {"type": "clipboard", "label": "件名", "clipboardText": "面接のお礼"}
     assert "".join(c["clipboardText"] for c in clips[1:]) == body
-    assert all(utf16_len(c["clipboardText"]) <= 1000 for c in clips)
+    assert all(utf16.length(c["clipboardText"]) <= 1000 for c in clips)
     assert [c["label"] for c in clips[1:]] == [
         f"本文 {n}/{len(clips) - 1}" for n in range(1, len(clips))
     ]
@@ -157,11 +157,11 @@ def test_a_document_is_sent_as_text_chunks() -> None:
 
 
 def test_text_helpers_count_like_line() -> None:
-    assert utf16_len("🍎") == 2
+    assert utf16.length("🍎") == 2
     assert shorten("🍎" * 30, 20) == "🍎" * 9 + "…"
     chunks = split_text("行\n" * 3000, 5000)
     assert "".join(chunks) == "行\n" * 3000
-    assert all(utf16_len(c) <= 5000 and c.endswith("\n") for c in chunks)
+    assert all(utf16.length(c) <= 5000 and c.endswith("\n") for c in chunks)
 
 
 def test_nothing_to_say_sends_nothing() -> None:
