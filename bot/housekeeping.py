@@ -6,11 +6,11 @@ undelivered update for 24 hours and LINE redelivers within a day, so a week is a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from datetime import timedelta
 
 from bot.engine import Clock
 from bot.logs import where_it_failed
@@ -20,10 +20,17 @@ log = logging.getLogger(__name__)
 
 KEEP_EVENT_IDS = timedelta(days=7)
 INTERVAL_SECONDS = 3600.0
+# How long stop waits for a sweep in progress before cancelling it.
+STOP_GRACE = 10.0
 
 
 class Housekeeping:
-    """A service: every hour (and once at start) drops event ids older than a week."""
+    """A service: once at start and then every hour, drops event ids older than a week.
+
+    A plain task rather than an APScheduler job: APScheduler 3 cancels a running job on
+    shutdown without waiting for it, so the database could be closed under a sweep that was
+    still unwinding. Here ``stop`` waits for the sweep, and nothing outlives the service.
+    """
 
     def __init__(
         self,
@@ -37,25 +44,34 @@ class Housekeeping:
         self._clock = clock
         self._keep = keep
         self._interval = interval
-        self._scheduler: AsyncIOScheduler | None = None
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(
-            self._tick,
-            "interval",
-            seconds=self._interval,
-            next_run_time=datetime.now(UTC),
-            coalesce=True,
-            max_instances=1,
-        )
-        scheduler.start()
-        self._scheduler = scheduler
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run(), name="housekeeping")
 
     async def stop(self) -> None:
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
-        self._scheduler = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await self._tick()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
+            # that arrives as the wait ends, and this loop would then never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._stopping.wait()
+                return
 
     async def forget_old_events(self) -> int:
         """Drop event ids handled before the keep window; how many went."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -21,6 +22,20 @@ START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 for _name in list(os.environ):
     if _name.startswith(("TELEGRAM_", "LINE_")) or _name in ("DATABASE_URL", "PUBLIC_BASE_URL"):
         del os.environ[_name]
+
+
+@pytest.fixture(autouse=True)
+async def nothing_left_running() -> AsyncIterator[None]:
+    """Fail a test that leaves a task behind: a service that does not wait for its own work
+    can outlive its database, and at worst hang the shutdown."""
+    yield
+    here = asyncio.current_task()
+    left = [t for t in asyncio.all_tasks() if t is not here and not t.done()]
+    if left:
+        # A task cancelled during teardown (an aiohttp handler, say) may need a moment to end.
+        _, pending = await asyncio.wait(left, timeout=2.0)
+        left = list(pending)
+    assert [t.get_name() + ": " + repr(t.get_coro()) for t in left] == []
 
 
 @pytest.fixture

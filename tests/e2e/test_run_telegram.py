@@ -17,9 +17,14 @@ USER = FakeUser(4242)
 
 @asynccontextmanager
 async def renraku_run(fake: FakeTelegramAPI, db: Path) -> AsyncIterator[None]:
+    # Ready once this process has set the command menu (an earlier run's calls do not count).
+    menus_before = len(fake.calls_to("setMyCommands"))
+
     async def ready(process: asyncio.subprocess.Process) -> None:
         await fake.wait_for(
-            lambda: bool(fake.calls_to("setMyCommands")) or process.returncode is not None,
+            lambda: (
+                len(fake.calls_to("setMyCommands")) > menus_before or process.returncode is not None
+            ),
             timeout=30,
         )
 

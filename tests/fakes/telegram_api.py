@@ -147,7 +147,7 @@ def check_markup(markup: Any) -> None:
 @dataclass
 class FakeUser:
     id: int
-    first_name: str = "Aoi"
+    first_name: str = "Applicant"
     language_code: str | None = "ja"
     username: str | None = None
 
@@ -232,6 +232,7 @@ class FakeTelegramAPI:
         self._open_queries: set[str] = set()
         self._failures: dict[str, list[ApiError | None]] = defaultdict(list)
         self._changed = asyncio.Event()
+        self._closing = False
         self._runner: web.AppRunner | None = None
         self._delivery: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -264,6 +265,9 @@ class FakeTelegramAPI:
         self._delivery = asyncio.create_task(self._deliver_to_webhook())
 
     async def stop(self) -> None:
+        # Long polls still waiting answer at once, as Telegram's would when it goes away.
+        self._closing = True
+        self._wake()
         if self._delivery is not None:
             self._delivery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -464,13 +468,16 @@ class FakeTelegramAPI:
         limit = int(params.get("limit") or 100)
         timeout = min(float(params.get("timeout") or 0), self.max_poll_seconds)
         deadline = asyncio.get_running_loop().time() + timeout
-        while not self._updates:
+        while not self._updates and not self._closing:
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 break
             changed = self._changed
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # meets a wake-up, and a loop around it then never ends.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), left)
+                async with asyncio.timeout(left):
+                    await changed.wait()
         return self._updates[:limit]
 
     async def _api_deleteWebhook(self, params: dict[str, Any], _files: Any) -> bool:
@@ -609,7 +616,7 @@ class FakeTelegramAPI:
         data: dict[str, Any] = {
             "message_id": sent.message_id,
             "from": self._bot_json(),
-            "chat": {"id": sent.chat_id, "first_name": "Aoi", "type": "private"},
+            "chat": {"id": sent.chat_id, "first_name": "Applicant", "type": "private"},
             "date": int(time.time()),
         }
         if sent.document is not None:
@@ -635,12 +642,13 @@ class FakeTelegramAPI:
 
     async def _deliver_to_webhook(self) -> None:
         """Post queued updates to the webhook one at a time, in order, retrying failures."""
-        while True:
+        while not self._closing:
             webhook = self.webhook
             if webhook is None or not self._updates or self._session is None:
                 changed = self._changed
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), 1.0)
+                    async with asyncio.timeout(1.0):
+                        await changed.wait()
                 continue
             update = self._updates[0]
             headers = {"Content-Type": "application/json"}
@@ -665,7 +673,7 @@ class FakeTelegramAPI:
     def _user(self, request: web.Request, body: dict[str, Any]) -> FakeUser:
         return FakeUser(
             int(request.match_info["user_id"]),
-            first_name=str(body.get("first_name", "Aoi")),
+            first_name=str(body.get("first_name", "Applicant")),
             language_code=body.get("language_code", "ja"),
         )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from bot.bootstrap import bootstrap
@@ -34,5 +36,28 @@ async def test_event_ids_older_than_a_week_are_forgotten(
         assert await app.engine.handle(again) == []
         clock.advance(days=7)
         assert await housekeeping.forget_old_events() == 1
+    finally:
+        await app.stop()
+
+
+async def test_stop_waits_for_the_sweep_so_nothing_runs_on_after_it(
+    db_settings: Settings, clock: ManualClock
+) -> None:
+    app = await bootstrap(db_settings, clock=clock, with_channels=False)
+    try:
+        await app.engine.handle(
+            Incoming.text_message(Address("line", "U1"), "/start", event_id="old")
+        )
+        clock.advance(days=8)
+        housekeeping = Housekeeping(app.uow, clock)
+        await housekeeping.start()
+        await housekeeping.stop()
+
+        # The first sweep finished before stop returned; nothing is left to touch a database
+        # that the app is about to close.
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert [t.get_name() for t in left if not t.done()] == []
+        async with app.uow() as uow:
+            assert (await uow.session.scalars(select(ProcessedEvent.event_id))).all() == []
     finally:
         await app.stop()

@@ -172,7 +172,7 @@ async def _reminders(app: Renraku) -> list[Reminder]:
 async def test_the_promised_day_brings_one_personalised_follow_up_push(
     line_app: Renraku, line_api: FakeLineApi, line_user: LineUser, clock: ManualClock
 ) -> None:
-    await onboard(line_user, "山田花子")
+    await onboard(line_user, "応募者B")
     await register_interview(line_user, "株式会社サンプル")
     replies_before = len(line_api.replies)
     assert line_app.dispatcher is not None
@@ -191,7 +191,7 @@ async def test_the_promised_day_brings_one_personalised_follow_up_push(
     assert push.retry_key == followup.idempotency_key
     assert 1 <= len(push.messages) <= 5
     copied = "\n".join(c["clipboardText"] for c in clipboard_actions(push.messages))
-    assert "山田花子" in copied and "株式会社サンプル" in copied and "人事部 採用担当" in copied
+    assert "応募者B" in copied and "株式会社サンプル" in copied and "人事部 採用担当" in copied
     assert "株式会社サンプル" in all_text(push.messages)
     assert all(p.status == 200 for p in line_api.push_attempts)
     assert line_api.rejections == []

@@ -137,7 +137,7 @@ async def test_another_user_replaying_buttons_is_refused(
     for op in ("delok", "res", "edit"):
         sent = await mallory.press_data(f"i:{interview.id}:{op}")
         assert gone.splitlines()[0] in mallory.text(sent)
-    # The press claims to come from Aoi's message: the presser still decides whose data it is.
+    # The press claims to come from the first user's message: the presser decides whose data.
     sent = await mallory.press_data(f"i:{interview.id}:delok", message=card)
     assert gone.splitlines()[0] in mallory.text(sent)
 
