@@ -14,14 +14,13 @@ from datetime import timedelta
 
 from bot.engine import Clock
 from bot.logs import where_it_failed
+from bot.tasks import finish
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 KEEP_EVENT_IDS = timedelta(days=7)
 INTERVAL_SECONDS = 3600.0
-# How long stop waits for a sweep in progress before cancelling it.
-STOP_GRACE = 10.0
 
 
 class Housekeeping:
@@ -56,12 +55,7 @@ class Housekeeping:
         if task is None:
             return
         self._stopping.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await finish(task)
 
     async def _run(self) -> None:
         while True:

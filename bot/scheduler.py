@@ -15,7 +15,6 @@ sent, rescheduled with backoff, paused (recipient gone) or failed; none stops th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from bot.engine import Clock
 from bot.protocol import PermanentFailure, Pusher, RecipientGone, Reply, RetryLater
+from bot.tasks import finish
 from bot.web import Metrics
 from handlers import followup
 from handlers.context import Context
@@ -47,7 +47,6 @@ IN_PROCESS_MAX_WAIT = 5.0
 ROW_BACKOFF_FIRST = 60.0
 ROW_BACKOFF_MAX = 3600.0
 MAX_BATCHES_PER_RUN = 100
-STOP_GRACE = 10.0
 PAUSE_AFTER_FAILED_RUN = 5.0
 
 NEXT_DUE_JOB = "reminders-next-due"
@@ -175,12 +174,7 @@ class ReminderDispatcher:
         if worker is None:
             return
         self._kick.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(worker), STOP_GRACE)
-        except TimeoutError:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        await finish(worker)
         self._idle.set()
 
     def wake(self) -> None:
