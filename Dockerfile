@@ -7,6 +7,7 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY storage ./storage
 COPY messages ./messages
+COPY domain ./domain
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.12-slim

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.protocol import Reply
+from domain.protocol import Reply
 from tests.support import Chat
 
 NAME = "応募者"

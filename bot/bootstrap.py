@@ -16,9 +16,9 @@ from bot.engine import Clock, Engine, system_clock
 from bot.housekeeping import Housekeeping
 from bot.inbox import DurableInbox
 from bot.logs import where_it_failed
-from bot.protocol import Pusher
 from bot.scheduler import ReminderDispatcher
 from bot.web import Metrics, WebServer
+from domain.protocol import Pusher
 from handlers.router import COMMANDS
 from messages.catalog import DEFAULT_LOCALE, LOCALES, Catalog, load_catalog
 from storage.db import create_engine, create_session_factory

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.logs import where_it_failed
-from bot.protocol import Address, Incoming, Kind, Reply
+from domain.protocol import Address, Incoming, Kind, Reply
 from handlers.context import Context
 from handlers.router import route
 from messages.catalog import Catalog

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.engine import Clock
-from bot.protocol import Incoming, Received
+from domain.protocol import Incoming, Received
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

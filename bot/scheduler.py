@@ -24,9 +24,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from bot.engine import Clock
-from bot.protocol import PermanentFailure, Pusher, RecipientGone, Reply, RetryLater
 from bot.tasks import finish
 from bot.web import Metrics
+from domain.protocol import PermanentFailure, Pusher, RecipientGone, Reply, RetryLater
 from handlers import followup
 from handlers.context import Context
 from messages.catalog import Catalog

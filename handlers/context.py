@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from bot import calendar
-from bot.protocol import Choice, CopyItem, Reply
+from domain import calendar
+from domain.protocol import Choice, CopyItem, Reply
 from messages.catalog import Catalog
 from storage.models import DialogueState, User
 from storage.uow import UnitOfWork

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from bot.calendar import PromisedPeriod
-from bot.protocol import Choice, CopyItem, Reply
+from domain.calendar import PromisedPeriod
+from domain.protocol import Choice, CopyItem, Reply
 from handlers import interview as interview_flow
 from handlers import outcome, planning
 from handlers.context import Context

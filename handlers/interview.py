@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bot import calendar
-from bot.calendar import PeriodUnit, PromisedPeriod
-from bot.parsing import TextProblem, clean_text, parse_contact, parse_date, parse_period
-from bot.protocol import Choice, Reply
+from domain import calendar
+from domain.calendar import PeriodUnit, PromisedPeriod
+from domain.parsing import TextProblem, clean_text, parse_contact, parse_date, parse_period
+from domain.protocol import Choice, Reply
 from handlers import planning
 from handlers.context import BACK, CANCEL, SKIP, Answer, Context, flow_action
 from handlers.menu import main_menu

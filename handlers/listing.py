@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.protocol import Reply
+from domain.protocol import Reply
 from handlers import interview as interview_flow
 from handlers import outcome, planning
 from handlers.context import Context

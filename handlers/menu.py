@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.protocol import Choice
+from domain.protocol import Choice
 from handlers.context import Context
 
 

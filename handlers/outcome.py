@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.parsing import TextProblem, clean_text
-from bot.protocol import Reply
+from domain.parsing import TextProblem, clean_text
+from domain.protocol import Reply
 from handlers import interview as interview_flow
 from handlers import planning
 from handlers.context import BACK, CANCEL, SKIP, Answer, Context, flow_action

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
-from bot import calendar
-from bot.calendar import PromisedPeriod
+from domain import calendar
+from domain.calendar import PromisedPeriod
 from handlers.context import Context
 from storage.models import Interview, Reminder, ReminderKind, ReminderState
 

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from bot.protocol import Document, Reply
+from domain.protocol import Document, Reply
 from handlers.context import Context
 from handlers.menu import main_menu
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from bot.protocol import Incoming, Kind, Reply
+from domain.protocol import Incoming, Kind, Reply
 from handlers import (
     followup,
     interview,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.parsing import TextProblem, clean_text
-from bot.protocol import Reply
+from domain.parsing import TextProblem, clean_text
+from domain.protocol import Reply
 from handlers import planning
 from handlers.context import BACK, CANCEL, Answer, Context, flow_action
 from handlers.menu import main_menu

@@ -128,7 +128,7 @@ class Interview(Base):
     company: Mapped[str] = mapped_column(String(100))
     interview_date: Mapped[date] = mapped_column(Date)
     stage: Mapped[str] = mapped_column(String(16))
-    # bot.calendar.PromisedPeriod in its storage form ("weeks:2", "bdays:5", "none", ...).
+    # domain.calendar.PromisedPeriod in its storage form ("weeks:2", "bdays:5", "none", ...).
     promised: Mapped[str] = mapped_column(String(32))
     contact_method: Mapped[str] = mapped_column(String(16))
     interviewer_name: Mapped[str | None] = mapped_column(String(100))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.protocol import Reply
+from domain.protocol import Reply
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.engine import Engine
-from bot.protocol import Address, Choice, Incoming, Reply
+from domain.protocol import Address, Choice, Incoming, Reply
 
 
 class ManualClock:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.protocol import Address, Choice, Incoming, Reply
+from domain.protocol import Address, Choice, Incoming, Reply
 
 CHANNEL = "console"
 FRAME_WIDTH = 44

@@ -36,7 +36,8 @@ from linebot.v3.webhooks import (
 
 from bot.channels.line_messages import to_line_messages
 from bot.config import Settings
-from bot.protocol import (
+from bot.web import Metrics, WebServer
+from domain.protocol import (
     Address,
     Inbox,
     Incoming,
@@ -47,7 +48,6 @@ from bot.protocol import (
     Reply,
     RetryLater,
 )
-from bot.web import Metrics, WebServer
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from linebot.v3.messaging import (
 )
 
 from bot.channels import utf16
-from bot.protocol import Choice, CopyItem, Reply
+from domain.protocol import Choice, CopyItem, Reply
 
 log = logging.getLogger(__name__)
 

@@ -59,7 +59,8 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.channels import utf16
 from bot.config import Settings
 from bot.logs import TELEGRAM_TOKEN, RedactingFilter
-from bot.protocol import (
+from bot.web import Metrics, WebServer
+from domain.protocol import (
     Address,
     Choice,
     CopyItem,
@@ -70,7 +71,6 @@ from bot.protocol import (
     Reply,
     RetryLater,
 )
-from bot.web import Metrics, WebServer
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from bot.bootstrap import Renraku, bootstrap
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
-from bot.protocol import Pusher
+from domain.protocol import Pusher
 from tests.recording import RecordingPusher
 from tests.support import Chat, ManualClock
 from tests.unit.test_registration import onboard, register_by_taps

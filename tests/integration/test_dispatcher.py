@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import scheduler
 from bot.bootstrap import uow_factory
 from bot.engine import Engine
-from bot.protocol import PermanentFailure, RecipientGone, RetryLater
 from bot.scheduler import ReminderDispatcher
 from bot.web import Metrics
+from domain.protocol import PermanentFailure, RecipientGone, RetryLater
 from messages.catalog import Catalog, load_catalog
 from storage.db import create_engine, create_session_factory
 from storage.models import Interview, Reminder, StatusChange, User

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.housekeeping import Housekeeping
-from bot.protocol import Address, Incoming
+from domain.protocol import Address, Incoming
 from storage.models import ProcessedEvent
 from tests.support import ManualClock
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.inbox import MAX_ATTEMPTS, DurableInbox
-from bot.protocol import Address, Incoming
+from domain.protocol import Address, Incoming
 from storage.db import create_engine, create_session_factory
 from storage.uow import UnitOfWork
 from tests.support import ManualClock

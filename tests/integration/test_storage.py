@@ -91,7 +91,7 @@ async def test_full_registration_and_list_on_each_database(
 
 
 async def test_redelivered_event_is_handled_once(db_settings: Settings, clock: ManualClock) -> None:
-    from bot.protocol import Address, Incoming
+    from domain.protocol import Address, Incoming
 
     app = await bootstrap(db_settings, clock=clock, with_channels=False)
     try:

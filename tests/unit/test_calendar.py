@@ -1,4 +1,4 @@
-"""Unit tests for bot.calendar: Japanese business days, promised periods and quiet hours."""
+"""Unit tests for domain.calendar: Japanese business days, promised periods and quiet hours."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import holidays
 import pytest
 
-import bot.calendar as cal
-from bot.calendar import (
+import domain.calendar as cal
+from domain.calendar import (
     DEFAULT_WAIT_DAYS,
     PeriodUnit,
     PromisedPeriod,

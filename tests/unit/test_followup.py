@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.bootstrap import Renraku
 from bot.engine import Engine
-from bot.protocol import Reply
+from domain.protocol import Reply
 from handlers import followup
 from handlers.context import Context
 from storage.models import Interview, StatusChange

@@ -11,7 +11,7 @@ from bot.channels.line_messages import (
     split_text,
     to_line_messages,
 )
-from bot.protocol import Choice, CopyItem, Document, Reply
+from domain.protocol import Choice, CopyItem, Document, Reply
 from tests.fakes.line_api import clipboard_actions, postback_buttons, validate_messages
 
 MENU = (

@@ -232,7 +232,7 @@ async def test_unknown_command_and_chatter_get_the_menu(engine: Engine) -> None:
 
 
 async def test_english_speaker_gets_english(engine: Engine) -> None:
-    from bot.protocol import Address, Incoming
+    from domain.protocol import Address, Incoming
 
     replies = await engine.handle(
         Incoming.text_message(Address("console", "en1"), "/start", language_code="en-US")

@@ -1,4 +1,4 @@
-"""Unit tests for bot.parsing: dates, promised periods, contacts and free text."""
+"""Unit tests for domain.parsing: dates, promised periods, contacts and free text."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-import bot.parsing as parsing
-from bot.calendar import PeriodUnit, PromisedPeriod
-from bot.parsing import (
+import domain.parsing as parsing
+from domain.calendar import PeriodUnit, PromisedPeriod
+from domain.parsing import (
     Contact,
     TextProblem,
     clean_text,
@@ -223,7 +223,7 @@ def test_dateparser_instance_is_cached_per_day() -> None:
 
 
 def test_importing_parsing_does_not_import_dateparser() -> None:
-    code = "import sys, bot.parsing; print('dateparser' in sys.modules)"
+    code = "import sys, domain.parsing; print('dateparser' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

@@ -1,5 +1,5 @@
 from bot.engine import Engine
-from bot.protocol import Address, Incoming
+from domain.protocol import Address, Incoming
 
 
 async def test_start_greets_and_asks_for_the_name(engine: Engine) -> None:

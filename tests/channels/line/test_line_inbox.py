@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.bootstrap import Renraku, bootstrap
 from bot.config import Settings
-from bot.protocol import Incoming, Reply
+from domain.protocol import Incoming, Reply
 from storage.models import InboxEvent
 from tests.channels.line.support import line_channel
 from tests.fakes.line_api import FakeLineApi, LineWebhookClient, all_text

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from bot.bootstrap import Renraku
 from bot.channels.line import LineChannel, retry_key
-from bot.protocol import (
+from bot.web import Metrics, WebServer
+from domain.protocol import (
     Choice,
     CopyItem,
     PermanentFailure,
@@ -20,7 +21,6 @@ from bot.protocol import (
     Reply,
     RetryLater,
 )
-from bot.web import Metrics, WebServer
 from storage.models import Reminder, ReminderKind, ReminderState
 from tests.channels.line.support import LineUser, line_channel, onboard, register_interview
 from tests.fakes.line_api import (

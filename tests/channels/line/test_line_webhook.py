@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from bot.bootstrap import Renraku
 from bot.channels.line import LineChannel
-from bot.protocol import Incoming, Kind, Reply
 from bot.web import Metrics, WebServer
+from domain.protocol import Incoming, Kind, Reply
 from storage.models import Interview, Reminder, ReminderState, User
 from tests.channels.line.support import LineUser, line_channel, onboard, register_interview
 from tests.fakes.line_api import DEFAULT_SECRET, DEFAULT_TOKEN, FakeLineApi, LineWebhookClient, sign

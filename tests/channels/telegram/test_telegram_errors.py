@@ -13,7 +13,7 @@ import pytest
 from bot.bootstrap import Renraku, bootstrap
 from bot.channels.telegram import TelegramChannel, TelegramStartError
 from bot.config import Settings
-from bot.protocol import CopyItem, PermanentFailure, RecipientGone, Reply, RetryLater
+from domain.protocol import CopyItem, PermanentFailure, RecipientGone, Reply, RetryLater
 from tests.channels.telegram.support import (
     Telegram,
     TelegramChat,

@@ -22,7 +22,7 @@ import phonenumbers
 import regex  # type: ignore[import-untyped, unused-ignore]
 from email_validator import EmailNotValidError, validate_email
 
-from bot.calendar import MAX_AMOUNT, PeriodUnit, PromisedPeriod
+from domain.calendar import MAX_AMOUNT, PeriodUnit, PromisedPeriod
 
 if TYPE_CHECKING:
     from dateparser.date import DateDataParser
