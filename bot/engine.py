@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.chat_order import ChatOrder
 from bot.logs import where_it_failed
 from domain.protocol import Address, Incoming, Kind, Reply
 from handlers.context import Context
@@ -43,24 +42,14 @@ class Engine:
         self._on_reminders_changed = on_reminders_changed
         # One update per chat at a time inside this process; the database transaction
         # keeps replicas honest with each other.
-        self._locks: weakref.WeakValueDictionary[Address, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._order: ChatOrder[Address] = ChatOrder()
 
     def set_reminders_listener(self, listener: Callable[[], None]) -> None:
         self._on_reminders_changed = listener
 
-    def _lock_for(self, address: Address) -> asyncio.Lock:
-        lock = self._locks.get(address)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[address] = lock
-        return lock
-
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Handle one user event; never raises for a handler's fault."""
-        lock = self._lock_for(incoming.address)
-        async with lock:
+        async with self._order.turn(incoming.address):
             try:
                 return await self._handle_in_transaction(incoming)
             except Exception as exc:
