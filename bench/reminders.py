@@ -127,7 +127,7 @@ async def measure(params: dict[str, Any]) -> None:
     from bench.child import say
     from bot.bootstrap import uow_factory
     from bot.channels.line_messages import to_line_messages
-    from bot.channels.telegram import render
+    from bot.channels.telegram_render import render
     from bot.engine import Engine
     from bot.scheduler import ReminderDispatcher
     from bot.web import Metrics

@@ -50,7 +50,7 @@ async def calibrate() -> list[Turn]:
     """Play the script through the engine once, to learn each turn's data and answer size."""
     from bench.script import play
     from bot.bootstrap import bootstrap
-    from bot.channels.telegram import render
+    from bot.channels.telegram_render import render
     from tests.support import Chat, ManualClock, sqlite_settings
 
     with tempfile.TemporaryDirectory(prefix="renraku-bench-") as folder:

@@ -19,21 +19,53 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
 
-    def _scrub(self, text: str) -> str:
+    def scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
         return TELEGRAM_TOKEN.sub(REDACTED, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        scrubbed = self._scrub(message)
+        scrubbed = self.scrub(message)
         if scrubbed != message:
             record.msg, record.args = scrubbed, None
         if record.exc_info and record.exc_info[1] is not None:
             # Exceptions raised by HTTP clients repeat the URL, token included.
-            record.exc_text = self._scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
+
+
+class LoggerGuard:
+    """A redacting filter on some libraries' loggers and all their children, while installed.
+
+    The root handler scrubs too, but other handlers (an error tracker, pytest's) would
+    otherwise get those libraries' records raw; a filter on the logger itself runs where the
+    record is made, before any handler sees it.
+    """
+
+    def __init__(self, roots: Iterable[str], secrets: Iterable[str]) -> None:
+        self._roots = tuple(roots)
+        self._filter = RedactingFilter(secrets)
+        self._guarded: list[logging.Logger] = []
+
+    def scrub(self, text: str) -> str:
+        return self._filter.scrub(text)
+
+    def install(self) -> None:
+        names = [
+            name
+            for name in list(logging.root.manager.loggerDict)
+            if any(name == root or name.startswith(root + ".") for root in self._roots)
+        ]
+        for name in {*names, *self._roots}:
+            logger = logging.getLogger(name)
+            logger.addFilter(self._filter)
+            self._guarded.append(logger)
+
+    def remove(self) -> None:
+        while self._guarded:
+            self._guarded.pop().removeFilter(self._filter)
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:

@@ -7,16 +7,12 @@ the chat id is the user's id, so an address is always the id of the person who a
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import html
 import logging
 import time
 import warnings
-import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -25,9 +21,6 @@ from telegram import (
     BotCommand,
     BotCommandScopeDefault,
     CallbackQuery,
-    CopyTextButton,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     InputFile,
     LinkPreviewOptions,
     Message,
@@ -57,13 +50,13 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels import utf16
+from bot.channels.telegram_render import MAX_CAPTION, render, without_callback_buttons
+from bot.chat_order import ChatOrder
 from bot.config import Settings
-from bot.logs import TELEGRAM_TOKEN, RedactingFilter
+from bot.logs import LoggerGuard
 from bot.web import Metrics, WebServer
 from domain.protocol import (
     Address,
-    Choice,
-    CopyItem,
     Incoming,
     Kind,
     PermanentFailure,
@@ -79,12 +72,6 @@ WEBHOOK_PATH = "/webhook/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 
-# Bot API limits (https://core.telegram.org/bots/api).
-MAX_CALLBACK_DATA_BYTES = 64
-MAX_COPY_TEXT = 256
-MAX_MESSAGE_TEXT = 4096
-MAX_CAPTION = 1024
-
 # Loggers of the libraries that see request URLs, and so the token inside them.
 _URL_LOGGER_ROOTS = ("httpx", "httpcore", "telegram")
 
@@ -97,130 +84,19 @@ class TelegramStartError(RuntimeError):
     """The channel could not connect to the Bot API; the message never carries the token."""
 
 
-# --- rendering: Reply -> Bot API messages ----------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One sendMessage: HTML text and the keyboard under it, if any."""
-
-    html: str
-    keyboard: InlineKeyboardMarkup | None = None
-
-
-def fits_copy_button(text: str) -> bool:
-    return 1 <= utf16.length(text) <= MAX_COPY_TEXT
-
-
-def fits_callback_data(action: str) -> bool:
-    return 1 <= len(action.encode()) <= MAX_CALLBACK_DATA_BYTES
-
-
-def _choice_rows(choices: Sequence[Choice], columns: int) -> list[list[InlineKeyboardButton]]:
-    usable = [c for c in choices if fits_callback_data(c.action)]
-    if len(usable) != len(choices):
-        # The engine promises compact actions; a longer one would make Telegram refuse the
-        # whole message, so the button is left out instead.
-        log.warning("buttons dropped: callback data over %d bytes", MAX_CALLBACK_DATA_BYTES)
-    width = max(1, columns)
-    buttons = [InlineKeyboardButton(c.label, callback_data=c.action) for c in usable]
-    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
-
-
-def _copy_block(item: CopyItem) -> str:
-    """A copy item shown in the message; a long one as a <pre> block, which copies on a tap."""
-    label = f"<b>{html.escape(item.label, quote=False)}</b>"
-    if fits_copy_button(item.text):
-        return f"{label}\n{html.escape(item.text, quote=False)}"
-    return f"{label}\n<pre>{html.escape(item.text, quote=False)}</pre>"
-
-
-def _split_block(block: str, limit: int) -> Iterator[str]:
-    """Cut an over-long block at line ends, keeping a <pre> block a <pre> block in every part."""
-    pre = block.endswith("</pre>") and "<pre>" in block
-    head, body = block.split("<pre>", 1) if pre else ("", block)
-    body = body.removesuffix("</pre>") if pre else body
-    wrap = (lambda part: f"<pre>{part}</pre>") if pre else (lambda part: part)
-    room = limit - utf16.length(wrap(""))
-    if head:
-        yield head.rstrip("\n")
-    part = ""
-    for line in body.splitlines(keepends=True):
-        while utf16.length(line) > room:
-            # One line longer than a message: cut it, taking care not to split an entity.
-            cut = utf16.fitting_prefix(line, room)
-            amp = line.rfind("&", 0, cut)
-            if amp > 0 and ";" not in line[amp:cut]:
-                cut = amp
-            if part:
-                yield wrap(part)
-                part = ""
-            yield wrap(line[:cut])
-            line = line[cut:]
-        if utf16.length(part + line) > room:
-            yield wrap(part)
-            part = ""
-        part += line
-    if part:
-        yield wrap(part)
-
-
-def render(reply: Reply, limit: int = MAX_MESSAGE_TEXT) -> list[Outgoing]:
-    """A reply as one or more messages; the keyboard goes under the last one.
-
-    Copy items each become a ``CopyTextButton`` when they fit one (1-256 characters), and are
-    always shown in the text as well, long ones as a tap-to-copy code block.
-    """
-    blocks = [html.escape(reply.text.strip("\n"), quote=False)] if reply.text.strip() else []
-    blocks += [_copy_block(item) for item in reply.copy_items]
-    rows = [
-        [InlineKeyboardButton(item.label, copy_text=CopyTextButton(item.text))]
-        for item in reply.copy_items
-        if fits_copy_button(item.text)
-    ]
-    rows += _choice_rows(reply.choices, reply.columns)
-    texts: list[str] = []
-    for block in blocks:
-        pieces = [block] if utf16.length(block) <= limit else list(_split_block(block, limit))
-        for piece in pieces:
-            if texts and utf16.length(texts[-1] + "\n\n" + piece) <= limit:
-                texts[-1] += "\n\n" + piece
-            else:
-                texts.append(piece)
-    if not texts:
-        return []
-    keyboard = InlineKeyboardMarkup(rows) if rows else None
-    return [Outgoing(t) for t in texts[:-1]] + [Outgoing(texts[-1], keyboard)]
-
-
-def _without_callback_buttons(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup | None:
-    """The keyboard of an answered message: its copy buttons stay, its choices are spent."""
-    rows = [[b for b in row if b.callback_data is None] for row in markup.inline_keyboard]
-    kept = [row for row in rows if row]
-    return InlineKeyboardMarkup(kept) if kept else None
-
-
-# --- the channel ----------------------------------------------------------------------------
-
-
 class _PerChatOrder(BaseUpdateProcessor):
     """Updates of different users run side by side; one user's updates run in order."""
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._order: ChatOrder[int] = ChatOrder()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         user = update.effective_user if isinstance(update, Update) else None
         if user is None:
             await coroutine
             return
-        lock = self._locks.get(user.id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[user.id] = lock
-        async with lock:
-            await coroutine
+        await self._order.run(user.id, coroutine)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -279,8 +155,7 @@ class TelegramChannel:
         self._max_concurrent_updates = max_concurrent_updates
         self._application: AnyApplication | None = None
         self._stopping = False
-        self._log_guard = RedactingFilter([self._token])
-        self._guarded: list[logging.Logger] = []
+        self._log_guard = LoggerGuard(_URL_LOGGER_ROOTS, [self._token])
         # Replies already delivered per push, so a retried push does not repeat them.
         self._push_progress: OrderedDict[str, int] = OrderedDict()
 
@@ -296,7 +171,7 @@ class TelegramChannel:
 
     async def start(self) -> None:
         """Connect, register the command menu, then poll or register the webhook."""
-        self._guard_logs()
+        self._log_guard.install()
         application = self._build()
         # Set before connecting: polling may hand over the first update before start returns.
         self._application = application
@@ -305,7 +180,7 @@ class TelegramChannel:
         except BaseException:
             self._application = None
             await self._close(application)
-            self._unguard_logs()
+            self._log_guard.remove()
             raise
 
     async def _connect(self, application: AnyApplication) -> None:
@@ -351,7 +226,7 @@ class TelegramChannel:
         finally:
             self._application = None
             self._stopping = False
-            self._unguard_logs()
+            self._log_guard.remove()
 
     @staticmethod
     async def _close(application: AnyApplication) -> None:
@@ -411,31 +286,9 @@ class TelegramChannel:
             raise RuntimeError("the Telegram channel is not started")
         return self._application
 
-    # --- logs never carry the token --------------------------------------------------------
-
-    def _guard_logs(self) -> None:
-        """Scrub the token where library records are made, before any handler sees them.
-
-        The root handler scrubs too, but other handlers (an error tracker, pytest's) would
-        otherwise get httpx's request URLs raw.
-        """
-        names = [
-            name
-            for name in list(logging.root.manager.loggerDict)
-            if any(name == root or name.startswith(root + ".") for root in _URL_LOGGER_ROOTS)
-        ]
-        for name in {*names, *_URL_LOGGER_ROOTS}:
-            logger = logging.getLogger(name)
-            logger.addFilter(self._log_guard)
-            self._guarded.append(logger)
-
-    def _unguard_logs(self) -> None:
-        while self._guarded:
-            self._guarded.pop().removeFilter(self._log_guard)
-
     def _scrub(self, exc: BaseException) -> str:
-        text = f"{type(exc).__name__}: {exc}".replace(self._token, "[redacted]")
-        return TELEGRAM_TOKEN.sub("[redacted]", text)
+        """The exception as one line fit for a log or an error: type and message, no token."""
+        return self._log_guard.scrub(f"{type(exc).__name__}: {exc}")
 
     # --- updates in ------------------------------------------------------------------------
 
@@ -525,7 +378,7 @@ class TelegramChannel:
     async def _retire_buttons(self, message: Message) -> None:
         if message.reply_markup is None:
             return
-        remaining = _without_callback_buttons(message.reply_markup)
+        remaining = without_callback_buttons(message.reply_markup)
         if remaining == message.reply_markup:
             return
         try:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.channels.telegram import MAX_MESSAGE_TEXT, fits_copy_button, render
+from bot.channels.telegram_render import MAX_MESSAGE_TEXT, fits_copy_button, render
 from domain.protocol import Choice, CopyItem, Reply
 from tests.fakes.telegram_api import visible_text
 
