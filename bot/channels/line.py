@@ -35,6 +35,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot.channels.line_messages import to_line_messages
+from bot.chat_order import ChatOrder
 from bot.config import Settings
 from bot.web import Metrics, WebServer
 from domain.protocol import (
@@ -140,6 +141,7 @@ class LineChannel:
         self._api: AsyncMessagingApi | None = None
         # Held so the loop does not drop running tasks, and so stop can wait for them.
         self._tasks: set[asyncio.Task[None]] = set()
+        self._order: ChatOrder[Address] = ChatOrder()
         web.add_post(WEBHOOK_PATH, self._webhook)
 
     # --- life -------------------------------------------------------------------------------
@@ -239,18 +241,18 @@ class LineChannel:
         return task
 
     async def _deliver(self, batch: list[Received]) -> None:
-        by_user: dict[Address, list[Received]] = {}
-        for item in batch:
-            by_user.setdefault(item.incoming.address, []).append(item)
-        await asyncio.gather(*(self._deliver_in_order(events) for events in by_user.values()))
+        # Each event asks for its chat's turn as its task starts, and gather starts them in
+        # the batch's order: one user's events are answered in order, other users' meanwhile.
+        await asyncio.gather(
+            *(self._order.run(item.incoming.address, self._deliver_safely(item)) for item in batch)
+        )
 
-    async def _deliver_in_order(self, events: list[Received]) -> None:
-        for item in events:
-            try:
-                await self._deliver_one(item)
-            except Exception as exc:
-                # Nobody awaits this task, so say it here; the type only, never the content.
-                log.error("line: handling an event failed: %s", type(exc).__name__)
+    async def _deliver_safely(self, item: Received) -> None:
+        try:
+            await self._deliver_one(item)
+        except Exception as exc:
+            # Nobody awaits this task, so say it here; the type only, never the content.
+            log.error("line: handling an event failed: %s", type(exc).__name__)
 
     async def _deliver_one(self, item: Received) -> None:
         started = time.perf_counter()

@@ -107,6 +107,52 @@ async def test_the_200_comes_before_the_handling_finishes(tmp_path: Path) -> Non
         await fake.stop()
 
 
+async def test_one_users_events_are_answered_in_order_while_others_go_ahead(
+    tmp_path: Path,
+) -> None:
+    fake = FakeLineApi()
+    await fake.start()
+    first_held = asyncio.Event()
+    seen: list[str] = []
+
+    async def handle(incoming: Incoming) -> list[Reply]:
+        seen.append(incoming.text or "")
+        if incoming.text == "a1":
+            await first_held.wait()
+        return [Reply(f"re {incoming.text}")]
+
+    settings = sqlite_settings(
+        tmp_path,
+        line_channel_secret=DEFAULT_SECRET,
+        line_channel_access_token=DEFAULT_TOKEN,
+        line_api_base_url=fake.base_url,
+    )
+    metrics = Metrics()
+    server = WebServer("127.0.0.1", 0, metrics)
+    # A handle without the engine's own per-chat order: the channel alone keeps it.
+    channel = LineChannel(handle, settings, web=server, metrics=metrics)
+    await channel.start()
+    await server.start()
+    try:
+        client = LineWebhookClient(f"http://127.0.0.1:{server.bound_port}/webhook/line")
+        a1, a2, b1 = fake.text("Ua", "a1"), fake.text("Ua", "a2"), fake.text(USER_B, "b1")
+        a3 = fake.text("Ua", "a3")
+        assert await client.post(a1, a2, b1) == 200
+        # A later delivery for the same user waits behind the first one too.
+        assert await client.post(a3) == 200
+        await fake.wait_reply(b1["replyToken"])
+        assert seen == ["a1", "b1"]
+        first_held.set()
+        await channel.wait_idle()
+        assert seen == ["a1", "b1", "a2", "a3"]
+        texts = [r.messages[0]["text"] for r in fake.replies if r.user_id == "Ua"]
+        assert texts == ["re a1", "re a2", "re a3"]
+    finally:
+        await server.stop()
+        await channel.stop()
+        await fake.stop()
+
+
 async def test_a_redelivered_event_is_handled_once(
     line_app: Renraku, line_api: FakeLineApi, line_user: LineUser, webhook: LineWebhookClient
 ) -> None:
