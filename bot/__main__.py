@@ -10,11 +10,11 @@ import signal
 import sys
 from pathlib import Path
 
-from bot import line_admin
 from bot.bootstrap import Renraku, bootstrap
 from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+from messages.catalog import DEFAULT_LOCALE
 from storage.migrate import upgrade
 
 log = logging.getLogger("renraku")
@@ -40,7 +40,9 @@ async def _wait_for_signal() -> None:
 
 
 async def _console(app: Renraku) -> None:
-    console = ConsoleChannel(app.engine.handle, banner=app.catalog.text("ja", "console.banner"))
+    console = ConsoleChannel(
+        app.engine.handle, banner=app.catalog.text(DEFAULT_LOCALE, "console.banner")
+    )
     app.pushers["console"] = console
     if app.dispatcher is not None:
         app.services.append(app.dispatcher)
@@ -106,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         if command == "migrate":
             return asyncio.run(_migrate(settings))
         if command == "line-richmenu":
+            # Imported here: line-bot-sdk and Pillow take over a second to import, and no
+            # other command needs them.
+            from bot import line_admin
+
             if args.write_image is not None:
                 return line_admin.write_image(args.write_image, args.font)
             return line_admin.install(settings, args.image)

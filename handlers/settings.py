@@ -10,6 +10,7 @@ from domain.protocol import Reply
 from handlers import planning
 from handlers.context import BACK, CANCEL, Answer, Context, flow_action
 from handlers.menu import main_menu
+from messages.catalog import LOCALES
 from storage.models import ReminderKind
 
 FLOW = "settings"
@@ -17,7 +18,6 @@ NAME_MAX = 30
 HOURS = ("8", "9", "10", "12", "18", "20")
 QUIET_PRESETS = {"22-8": (22, 8), "23-7": (23, 7), "21-9": (21, 9), "off": (None, None)}
 ZONES = ("Asia/Tokyo", "Asia/Seoul", "Asia/Shanghai", "UTC")
-LANGUAGES = ("ja", "en")
 
 
 def _quiet_text(ctx: Context) -> str:
@@ -93,7 +93,7 @@ def _ask(ctx: Context, step: str) -> Reply:
         return ctx.reply(ctx.t("settings.ask.quiet"), [*presets, back])
     langs = [
         ctx.button(f"settings.language_name.{code}", flow_action(FLOW, step, code))
-        for code in LANGUAGES
+        for code in LOCALES
     ]
     return ctx.reply(ctx.t("settings.ask.language"), [*langs, back])
 
@@ -148,7 +148,7 @@ async def _apply(ctx: Context, step: str, reply: Answer) -> str | None:
         user.quiet_start, user.quiet_end = QUIET_PRESETS[raw]
         await planning.reschedule_pending(ctx, user.timezone)
         return None
-    if raw not in LANGUAGES:
+    if raw not in LOCALES:
         return "settings.problem.use_buttons"
     user.locale = raw
     return None
