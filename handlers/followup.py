@@ -311,8 +311,7 @@ async def _later(ctx: Context, interview: Interview) -> list[Reply]:
 
 async def _mute(ctx: Context, interview: Interview) -> list[Reply]:
     interview.muted = True
-    if await ctx.uow.reminders.cancel_for_interview(interview.id):
-        ctx.reminders_changed = True
+    await ctx.uow.reminders.cancel_for_interview(interview.id)
     return [
         ctx.reply(
             ctx.t("reminders.action.muted", company=interview.company),
