@@ -129,7 +129,7 @@ async def measure(params: dict[str, Any]) -> None:
     from bot.channels.line_messages import to_line_messages
     from bot.channels.telegram_render import render
     from bot.engine import Engine
-    from bot.scheduler import ReminderDispatcher
+    from bot.reminders import ReminderDispatcher
     from bot.web import Metrics
     from messages.catalog import load_catalog
     from storage.db import create_engine, create_session_factory

@@ -16,7 +16,7 @@ from bot.engine import Clock, Engine, system_clock
 from bot.housekeeping import Housekeeping
 from bot.inbox import DurableInbox
 from bot.logs import where_it_failed
-from bot.scheduler import ReminderDispatcher
+from bot.reminders import ReminderDispatcher
 from bot.web import Metrics, WebServer
 from domain.protocol import Pusher
 from handlers.router import COMMANDS

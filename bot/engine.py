@@ -96,6 +96,6 @@ class Engine:
             )
             replies = await route(ctx, incoming)
             await uow.commit()
-        if ctx.reminders_changed and self._on_reminders_changed is not None:
+        if uow.reminders_changed and self._on_reminders_changed is not None:
             self._on_reminders_changed()
         return replies

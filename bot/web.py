@@ -31,6 +31,9 @@ class Metrics:
         self.reminders = Counter(
             "renraku_reminders_total", "Reminders by outcome", ["outcome"], registry=self.registry
         )
+        self.reminder_passes = Counter(
+            "renraku_reminder_passes_total", "Completed dispatcher passes", registry=self.registry
+        )
         self.webhook_rejected = Counter(
             "renraku_webhook_rejected_total",
             "Webhook requests refused",

@@ -43,8 +43,6 @@ class Context:
     catalog: Catalog
     now: datetime
     dialogue: DialogueState | None
-    # Set when reminder rows changed, so the scheduler can re-plan its next wake-up.
-    reminders_changed: bool = False
     _notes: list[str] = field(default_factory=list)
 
     @property

@@ -1,9 +1,8 @@
-"""What a reminder says (halfway nudge, follow-up, re-check, no response) and its buttons."""
+"""What each reminder kind says and does (halfway, follow-up, re-check, no response)."""
 
 from __future__ import annotations
 
-import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from domain.calendar import PromisedPeriod
 from domain.protocol import Choice, CopyItem, Reply
@@ -11,6 +10,8 @@ from handlers import interview as interview_flow
 from handlers import outcome, planning
 from handlers.context import Context
 from handlers.menu import main_menu
+from handlers.reminder_kinds import Hold as Hold
+from handlers.reminder_kinds import ReminderKinds, ReminderKindSpec
 from storage.models import Interview, InterviewStatus, ReminderKind
 
 # Follow-up nudges (the promised-day one, a repeat, a re-check) an interview gets at most;
@@ -19,64 +20,6 @@ MAX_NUDGES = 2
 RECHECK_BUSINESS_DAYS = 3
 AGAIN_DAYS = 3
 COPY_PARTS = ("email_subject", "email_body", "phone_script")
-
-
-class Hold(enum.Enum):
-    """Why a due reminder is not sent now."""
-
-    CANCEL = "cancelled"  # nothing left to remind about
-    PAUSE = "paused"  # the user left the chat; resumes when they come back
-    DEFER = "deferred"  # the user's quiet hours; goes out when they end
-
-
-def hold(ctx: Context, interview: Interview | None, reminder_kind: str) -> Hold | None:
-    """Decide whether a due reminder waits, stops, or (None) goes out now."""
-    if interview is None or interview.muted or not InterviewStatus(interview.status).is_open:
-        return Hold.CANCEL
-    if reminder_kind == ReminderKind.HALFWAY.value and (
-        not ctx.user.halfway_nudge or ctx.today >= planning.promised_followup_day(interview)
-    ):
-        # A halfway nudge held up past the promised day (downtime, quiet hours) has
-        # nothing left to say: the follow-up itself is due.
-        return Hold.CANCEL
-    if not ctx.user.active:
-        return Hold.PAUSE
-    if planning.earliest_send(ctx) > ctx.now:
-        return Hold.DEFER
-    return None
-
-
-def resume_at(ctx: Context) -> datetime:
-    """Return when a deferred reminder may go out: the end of the user's quiet hours."""
-    return planning.earliest_send(ctx)
-
-
-async def compose(ctx: Context, interview: Interview, reminder_kind: str) -> list[Reply]:
-    """Build the messages of one reminder, picking (and remembering) the tips it shows."""
-    kind = ReminderKind(reminder_kind)
-    if kind is ReminderKind.HALFWAY:
-        return _halfway(ctx, interview)
-    if interview.followups_sent >= MAX_NUDGES:
-        return _no_response(ctx, interview)
-    if kind is ReminderKind.RECHECK:
-        return _recheck(ctx, interview)
-    return _followup(ctx, interview)
-
-
-async def after_sent(ctx: Context, interview: Interview, reminder_kind: str) -> None:
-    """Count a delivered nudge; after the last one, close the interview as NO_RESPONSE."""
-    if ReminderKind(reminder_kind) is ReminderKind.HALFWAY:
-        return
-    if interview.followups_sent >= MAX_NUDGES:
-        await outcome.set_status(ctx, interview, InterviewStatus.NO_RESPONSE)
-        return
-    interview.followups_sent += 1
-    if interview.followups_sent >= MAX_NUDGES and not (
-        await ctx.uow.reminders.pending_for_interview(interview.id)
-    ):
-        # The user may press nothing after the last nudge; a closing check still ends the
-        # wait gently instead of leaving the interview open for ever.
-        await planning.schedule_recheck(ctx, interview, business_days=RECHECK_BUSINESS_DAYS)
 
 
 # --- filling the templates ------------------------------------------------------------------
@@ -169,7 +112,7 @@ def _templates(ctx: Context, interview: Interview, intro_key: str, template: str
     return ctx.reply("\n".join(lines), copy_items=copy_items(ctx, interview, template))
 
 
-def _followup(ctx: Context, interview: Interview) -> list[Reply]:
+async def _followup(ctx: Context, interview: Interview) -> list[Reply]:
     [encouragement] = planning.pick_tips(ctx, "pools.encouragement", 1)
     [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
     closing = ctx.t(
@@ -185,7 +128,7 @@ def _followup(ctx: Context, interview: Interview) -> list[Reply]:
     ]
 
 
-def _recheck(ctx: Context, interview: Interview) -> list[Reply]:
+async def _recheck(ctx: Context, interview: Interview) -> list[Reply]:
     [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
     return [
         _check_first(ctx, interview, "reminders.recheck.check_first", days=RECHECK_BUSINESS_DAYS),
@@ -194,7 +137,7 @@ def _recheck(ctx: Context, interview: Interview) -> list[Reply]:
     ]
 
 
-def _no_response(ctx: Context, interview: Interview) -> list[Reply]:
+async def _no_response(ctx: Context, interview: Interview) -> list[Reply]:
     tips = planning.pick_tips(ctx, "pools.no_response", 2)
     [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
     return [
@@ -210,7 +153,7 @@ def _no_response(ctx: Context, interview: Interview) -> list[Reply]:
     ]
 
 
-def _halfway(ctx: Context, interview: Interview) -> list[Reply]:
+async def _halfway(ctx: Context, interview: Interview) -> list[Reply]:
     due = planning.promised_followup_day(interview)
     text = ctx.t(
         "reminders.halfway.text",
@@ -231,6 +174,85 @@ def _halfway(ctx: Context, interview: Interview) -> list[Reply]:
             ],
         )
     ]
+
+
+# --- what each kind does ---------------------------------------------------------------------
+
+
+async def _plan_closing_check(ctx: Context, interview: Interview) -> None:
+    if interview.followups_sent >= MAX_NUDGES and not (
+        await ctx.uow.reminders.pending_for_interview(interview.id)
+    ):
+        # The user may press nothing after the last nudge; a closing check still ends the
+        # wait gently instead of leaving the interview open for ever.
+        await planning.schedule_recheck(ctx, interview, business_days=RECHECK_BUSINESS_DAYS)
+
+
+async def _close_as_no_response(ctx: Context, interview: Interview) -> None:
+    await outcome.set_status(ctx, interview, InterviewStatus.NO_RESPONSE)
+
+
+def _halfway_stale_from(ctx: Context, interview: Interview, due_at: datetime) -> date:
+    # Once the follow-up day has come, the follow-up itself is due: the nudge says nothing.
+    return planning.promised_followup_day(interview)
+
+
+def _halfway_enabled(ctx: Context) -> bool:
+    return ctx.user.halfway_nudge
+
+
+# A follow-up or re-check held up by downtime still goes out, however late, on any day: it
+# is the interview's only planned step, and dropping it would leave the wait open for ever.
+# (The planner already puts them on business days.)
+KINDS = ReminderKinds(
+    [
+        ReminderKindSpec(
+            kind=ReminderKind.HALFWAY.value,
+            compose=_halfway,
+            stale_from=_halfway_stale_from,
+            enabled=_halfway_enabled,
+        ),
+        ReminderKindSpec(
+            kind=ReminderKind.FOLLOWUP.value,
+            compose=_followup,
+            after_sent=_plan_closing_check,
+            counts_as_nudge=True,
+        ),
+        ReminderKindSpec(
+            kind=ReminderKind.RECHECK.value,
+            compose=_recheck,
+            after_sent=_plan_closing_check,
+            counts_as_nudge=True,
+        ),
+    ],
+    nudge_limit=MAX_NUDGES,
+    # The reminder after the last nudge: offer 連絡なし, and close the interview with it.
+    past_limit=ReminderKindSpec(
+        kind="no_response", compose=_no_response, after_sent=_close_as_no_response
+    ),
+)
+
+
+def hold(
+    ctx: Context, interview: Interview | None, reminder_kind: str, due_at: datetime
+) -> Hold | None:
+    """Decide whether a due reminder waits, stops, or (None) goes out now."""
+    return KINDS.hold(ctx, interview, reminder_kind, due_at)
+
+
+def resume_at(ctx: Context, reminder_kind: str) -> datetime:
+    """Return when a deferred reminder may go out (the end of quiet hours, a business day)."""
+    return KINDS.resume_at(ctx, reminder_kind)
+
+
+async def compose(ctx: Context, interview: Interview, reminder_kind: str) -> list[Reply]:
+    """Build the messages of one reminder, picking (and remembering) the tips it shows."""
+    return await KINDS.compose(ctx, interview, reminder_kind)
+
+
+async def after_sent(ctx: Context, interview: Interview, reminder_kind: str) -> None:
+    """Count a delivered nudge; after the last one, close the interview as NO_RESPONSE."""
+    await KINDS.after_sent(ctx, interview, reminder_kind)
 
 
 # --- the buttons ----------------------------------------------------------------------------
@@ -289,8 +311,7 @@ async def _later(ctx: Context, interview: Interview) -> list[Reply]:
 
 async def _mute(ctx: Context, interview: Interview) -> list[Reply]:
     interview.muted = True
-    if await ctx.uow.reminders.cancel_for_interview(interview.id):
-        ctx.reminders_changed = True
+    await ctx.uow.reminders.cancel_for_interview(interview.id)
     return [
         ctx.reply(
             ctx.t("reminders.action.muted", company=interview.company),

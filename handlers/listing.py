@@ -90,7 +90,6 @@ async def interview_action(ctx: Context, args: list[str]) -> list[Reply]:
     if op == "delok":
         company = found.company
         await ctx.uow.interviews.delete(found)
-        ctx.reminders_changed = True
         return [ctx.reply(ctx.t("list.deleted", company=company), main_menu(ctx))]
     if op == "keep":
         return [ctx.reply(ctx.t("list.kept"), main_menu(ctx))]

@@ -89,12 +89,10 @@ async def stale_button(ctx: Context) -> list[Reply]:
 async def unfollow(ctx: Context) -> list[Reply]:
     ctx.user.active = False
     await ctx.uow.reminders.set_paused_for_user(ctx.user.id, paused=True)
-    ctx.reminders_changed = True
     return []
 
 
 async def reactivate(ctx: Context) -> None:
     """A user who blocked or unfollowed is back: their paused reminders resume."""
     ctx.user.active = True
-    if await ctx.uow.reminders.set_paused_for_user(ctx.user.id, paused=False):
-        ctx.reminders_changed = True
+    await ctx.uow.reminders.set_paused_for_user(ctx.user.id, paused=False)

@@ -40,8 +40,8 @@ async def set_status(ctx: Context, interview: Interview, status: InterviewStatus
     if interview.status != status.value:
         ctx.uow.history.record(interview.id, interview.status, status.value)
         interview.status = status.value
-    if not status.is_open and await ctx.uow.reminders.cancel_for_interview(interview.id):
-        ctx.reminders_changed = True
+    if not status.is_open:
+        await ctx.uow.reminders.cancel_for_interview(interview.id)
 
 
 async def outcome_action(ctx: Context, args: list[str]) -> list[Reply]:

@@ -45,7 +45,6 @@ def _add(ctx: Context, interview: Interview, kind: ReminderKind, due: datetime) 
             attempts=0,
         )
     )
-    ctx.reminders_changed = True
 
 
 def promised_followup_day(interview: Interview) -> date:
@@ -133,6 +132,4 @@ async def reschedule_pending(ctx: Context, old_timezone: str) -> int:
         day = calendar.to_local(reminder.due_at, old_timezone).date()
         reminder.due_at = _send_moment(ctx, day)
         moved += 1
-    if moved:
-        ctx.reminders_changed = True
     return moved

@@ -93,7 +93,6 @@ async def privacy_action(ctx: Context, args: list[str]) -> list[Reply]:
     if op == "delok":
         locale = ctx.locale
         await ctx.uow.users.delete(ctx.user)
-        ctx.reminders_changed = True
         ctx.dialogue = None
         return [Reply(text=ctx.catalog.text(locale, "privacy.deleted"))]
     if op == "keep":

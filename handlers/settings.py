@@ -66,8 +66,7 @@ async def settings_action(ctx: Context, args: list[str]) -> list[Reply]:
 
 async def _cancel_halfway(ctx: Context) -> None:
     for interview in await ctx.uow.interviews.for_user(ctx.user.id):
-        if await ctx.uow.reminders.cancel_for_interview(interview.id, [ReminderKind.HALFWAY]):
-            ctx.reminders_changed = True
+        await ctx.uow.reminders.cancel_for_interview(interview.id, [ReminderKind.HALFWAY])
 
 
 def _ask(ctx: Context, step: str) -> Reply:

@@ -1,11 +1,25 @@
-"""The unit of work: one session, its repositories, and a transaction the caller commits."""
+"""The unit of work: one session, its repositories, and a transaction the caller commits.
+
+It also notices when reminder rows were written, so the dispatcher can re-plan its next
+wake-up without any handler having to remember to say so. Two session events see every
+way a row can change: ``before_flush`` sees added, changed and deleted ORM objects, and
+``do_orm_execute`` sees the bulk UPDATE and DELETE statements the repositories issue. A
+deleted user or interview counts too: the database cascades the delete to its reminders.
+What was noticed counts only once it is committed; a rollback forgets it.
+"""
 
 from __future__ import annotations
 
+from itertools import chain
 from types import TracebackType
+from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from storage.models import Interview, Reminder, User
 from storage.reminder_queue import ReminderQueue
 from storage.repositories import (
     DialogueRepository,
@@ -16,6 +30,40 @@ from storage.repositories import (
     ReminderRepository,
     UserRepository,
 )
+
+# Writing one of these writes reminder rows (deleting a user or an interview cascades).
+_REMINDER_OWNERS = (Reminder, Interview, User)
+_WRITTEN = "renraku.reminders_written"
+
+
+def _writes_reminders(obj: object, session: Session, *, deleted: bool) -> bool:
+    if isinstance(obj, Reminder):
+        return deleted or obj in session.new or session.is_modified(obj)
+    return deleted and isinstance(obj, _REMINDER_OWNERS)
+
+
+def _notice_flush(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    kept = chain(session.new, session.dirty)
+    if any(_writes_reminders(o, session, deleted=False) for o in kept) or any(
+        _writes_reminders(o, session, deleted=True) for o in session.deleted
+    ):
+        session.info[_WRITTEN] = True
+
+
+def _notice_statement(state: ORMExecuteState) -> Result[Any] | None:
+    if not (state.is_update or state.is_delete):
+        return None
+    mapper = state.bind_mapper
+    if mapper is None or not issubclass(mapper.class_, _REMINDER_OWNERS):
+        return None
+    if state.is_update and mapper.class_ is not Reminder:
+        return None
+    result = state.invoke_statement()
+    # A statement that matched nothing wrote nothing; with RETURNING the count is only
+    # known once the caller reads the rows, so it counts as a write.
+    if getattr(result, "returns_rows", True) or getattr(result, "rowcount", 1) != 0:
+        state.session.info[_WRITTEN] = True
+    return result
 
 
 class UnitOfWork:
@@ -33,6 +81,9 @@ class UnitOfWork:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
         self._session: AsyncSession | None = None
+        # True once a commit wrote reminder rows; read after the block by whoever wakes the
+        # dispatcher.
+        self.reminders_changed = False
 
     @property
     def session(self) -> AsyncSession:
@@ -42,6 +93,10 @@ class UnitOfWork:
 
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._session_factory()
+        self.reminders_changed = False
+        sync_session = self._session.sync_session
+        event.listen(sync_session, "before_flush", _notice_flush)
+        event.listen(sync_session, "do_orm_execute", _notice_statement)
         self.users = UserRepository(self._session)
         self.interviews = InterviewRepository(self._session)
         self.dialogues = DialogueRepository(self._session)
@@ -65,7 +120,12 @@ class UnitOfWork:
         await session.close()
 
     async def commit(self) -> None:
-        await self.session.commit()
+        session = self.session
+        await session.commit()
+        if session.info.pop(_WRITTEN, False):
+            self.reminders_changed = True
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        session = self.session
+        await session.rollback()
+        session.info.pop(_WRITTEN, None)

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import scheduler
+from bot import reminders
 from bot.bootstrap import uow_factory
 from bot.engine import Engine
-from bot.scheduler import ReminderDispatcher
+from bot.reminders import ReminderDispatcher
 from bot.web import Metrics
 from domain.protocol import PermanentFailure, RecipientGone, RetryLater
 from messages.catalog import Catalog, load_catalog
@@ -385,7 +385,7 @@ async def test_server_errors_back_off_then_fail_with_a_clean_log_line(
 async def test_hanging_push_times_out_and_is_retried(
     db_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scheduler, "PUSH_TIMEOUT", 0.02)
+    monkeypatch.setattr(reminders.sending, "PUSH_TIMEOUT", 0.02)
     async with running(db_url, clock) as stack:
         [rid] = await seed(stack, "u1", [clock.now])
         stack.pusher.latency = 5.0
@@ -459,7 +459,7 @@ async def test_blocked_user_is_paused_and_everyone_else_continues(
 async def test_channel_without_a_sender_waits_and_is_logged_once(
     db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.scheduler")
+    caplog.set_level(logging.WARNING, logger="bot.reminders")
     async with running(db_url, clock) as stack:
         [rid] = await seed(stack, "line-user", [clock.now], channel="line")
         assert await stack.dispatcher.run_due() == 0
@@ -570,7 +570,7 @@ async def test_the_background_worker_survives_a_failed_run(
     async with running(db_url, clock) as stack:
         await seed(stack, "u1", [clock.now])
         dispatcher = stack.dispatcher
-        real_claim = dispatcher._claim
+        real_claim = dispatcher.claims.take
         failures = [ConnectionError("database away")]
 
         async def flaky_claim() -> Any:
@@ -578,14 +578,14 @@ async def test_the_background_worker_survives_a_failed_run(
                 raise failures.pop()
             return await real_claim()
 
-        monkeypatch.setattr(dispatcher, "_claim", flaky_claim)
+        monkeypatch.setattr(dispatcher.claims, "take", flaky_claim)
         await dispatcher.start()
         await asyncio.wait_for(dispatcher.wait_idle(), 5)
         assert stack.pusher.pushes == []
         # Overdue rows are retried after a pause, not in a tight loop.
         planned = dispatcher.next_wake_at()
         assert planned is not None
-        assert planned - datetime.now(UTC) > timedelta(seconds=scheduler.PAUSE_AFTER_FAILED_RUN - 1)
+        assert planned - datetime.now(UTC) > timedelta(seconds=reminders.PAUSE_AFTER_FAILED_RUN - 1)
         dispatcher.wake()
         await asyncio.wait_for(dispatcher.wait_idle(), 5)
         assert len(stack.pusher.pushes) == 1

@@ -88,6 +88,7 @@ def _one_of(pool: tuple[str, ...], text: str) -> list[str]:
 
 
 DUE = datetime(2026, 12, 9, 1, 0, tzinfo=UTC)  # 10:00 JST on the promised day
+HALFWAY = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 10:00 JST halfway through the wait
 
 
 # --- the promised-day follow-up -------------------------------------------------------------
@@ -263,25 +264,25 @@ async def test_halfway_nudge_has_waiting_tips_and_the_check(app: Renraku) -> Non
 async def test_hold_reasons(app: Renraku) -> None:
     iid = await _seed(app)
     async with _context(app, DUE, iid) as (ctx, interview):
-        assert followup.hold(ctx, interview, "followup") is None
+        assert followup.hold(ctx, interview, "followup", DUE) is None
         # The halfway nudge is stale once the promised day has come.
-        assert followup.hold(ctx, interview, "halfway") is followup.Hold.CANCEL
-        assert followup.hold(ctx, None, "followup") is followup.Hold.CANCEL
+        assert followup.hold(ctx, interview, "halfway", HALFWAY) is followup.Hold.CANCEL
+        assert followup.hold(ctx, None, "followup", DUE) is followup.Hold.CANCEL
         interview.muted = True
-        assert followup.hold(ctx, interview, "followup") is followup.Hold.CANCEL
+        assert followup.hold(ctx, interview, "followup", DUE) is followup.Hold.CANCEL
         interview.muted, interview.status = False, "passed"
-        assert followup.hold(ctx, interview, "followup") is followup.Hold.CANCEL
+        assert followup.hold(ctx, interview, "followup", DUE) is followup.Hold.CANCEL
         interview.status = "followed_up"
         ctx.user.active = False
-        assert followup.hold(ctx, interview, "recheck") is followup.Hold.PAUSE
+        assert followup.hold(ctx, interview, "recheck", DUE) is followup.Hold.PAUSE
         ctx.user.active = True
         ctx.now = datetime(2026, 12, 9, 14, 0, tzinfo=UTC)  # 23:00 in Tokyo: quiet hours
-        assert followup.hold(ctx, interview, "followup") is followup.Hold.DEFER
-        assert followup.resume_at(ctx) == datetime(2026, 12, 9, 23, 0, tzinfo=UTC)
+        assert followup.hold(ctx, interview, "followup", DUE) is followup.Hold.DEFER
+        assert followup.resume_at(ctx, "followup") == datetime(2026, 12, 9, 23, 0, tzinfo=UTC)
         ctx.now = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
-        assert followup.hold(ctx, interview, "halfway") is None
+        assert followup.hold(ctx, interview, "halfway", HALFWAY) is None
         ctx.user.halfway_nudge = False
-        assert followup.hold(ctx, interview, "halfway") is followup.Hold.CANCEL
+        assert followup.hold(ctx, interview, "halfway", HALFWAY) is followup.Hold.CANCEL
         await ctx.uow.rollback()
 
 

@@ -1,0 +1,86 @@
+"""Deciding whether a claimed row goes out now, and composing it, in one transaction.
+
+The renewal comes first and is a write: it proves the row is still this worker's (a lease
+that ran out may have passed it to another) and, on SQLite, takes the write lock up front
+instead of failing to upgrade a read later. The decision is made here, at send time, not when
+the row was written, because what the user wants can change in between: they may have closed
+or muted the interview, left the chat or gone to sleep. The dispatcher asks the kinds registry
+(``hold``, ``compose``) and knows no kind by name. Composing happens inside the transaction
+because it remembers which tips it picked; the push comes after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.engine import Clock
+from bot.reminders.claims import Claim
+from bot.reminders.outcomes import Count, RunMemory
+from bot.reminders.sending import Delivery
+from handlers.context import Context
+from handlers.reminder_kinds import Hold, ReminderKinds
+from messages.catalog import Catalog
+from storage.models import ReminderState
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class Preparer:
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        catalog: Catalog,
+        clock: Clock,
+        kinds: ReminderKinds,
+        count: Count,
+        *,
+        worker_id: str,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._catalog = catalog
+        self._clock = clock
+        self._kinds = kinds
+        self._count = count
+        self._worker_id = worker_id
+
+    async def prepare(self, claim: Claim, run: RunMemory) -> Delivery | None:
+        """Renew the claim, decide whether the reminder still goes out, and compose it."""
+        async with self._uow_factory() as uow:
+            now = self._clock()
+            if not await uow.queue.renew(claim.id, self._worker_id, now):
+                log.warning("reminder %s: claim lost before sending", claim.id)
+                return None
+            user = await uow.users.get(claim.user_id)
+            interview = await uow.interviews.owned(claim.user_id, claim.interview_id)
+            if user is None or interview is None:
+                await uow.queue.finish(claim.id, self._worker_id, ReminderState.CANCELLED)
+                await uow.commit()
+                self._count("cancelled")
+                return None
+            ctx = Context(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
+            reason = self._kinds.hold(ctx, interview, claim.kind, claim.due_at)
+            if reason is not None:
+                await self._hold(uow, claim, ctx, reason)
+                await uow.commit()
+                self._count(reason.value)
+                return None
+            until = run.cooldown.get(user.channel)
+            if until is not None and until > now:
+                await uow.queue.reschedule(claim.id, self._worker_id, until)
+                await uow.commit()
+                self._count("throttled")
+                return None
+            replies = await self._kinds.compose(ctx, interview, claim.kind)
+            delivery = Delivery(claim, user.channel, user.external_id, replies)
+            await uow.commit()
+            return delivery
+
+    async def _hold(self, uow: UnitOfWork, claim: Claim, ctx: Context, reason: Hold) -> None:
+        if reason is Hold.DEFER:
+            resume = self._kinds.resume_at(ctx, claim.kind)
+            await uow.queue.reschedule(claim.id, self._worker_id, resume)
+            return
+        state = ReminderState.PAUSED if reason is Hold.PAUSE else ReminderState.CANCELLED
+        await uow.queue.finish(claim.id, self._worker_id, state)

@@ -1,0 +1,87 @@
+"""Pushing one composed reminder, with no transaction open.
+
+No database transaction spans a push: a platform's round trip (or its hang) must not hold a
+row lock or a connection. Short waits (a 429 with a small Retry-After, a flaky moment) are
+retried in place with tenacity; anything longer goes back to the queue as a due time
+(``outcomes``), so one slow platform cannot hold a batch, or a lease, for long. A push that
+hangs is cut at ``PUSH_TIMEOUT`` and treated like a timeout the channel reported. Whatever a
+channel raises, even a bug, is returned, not raised, so that it ends in the row's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+
+from bot.reminders.claims import Claim
+from domain.protocol import Pusher, Reply, RetryLater
+
+# A push that hangs longer than this is treated like a timeout reported by the channel.
+PUSH_TIMEOUT = 60.0
+IN_PROCESS_TRIES = 3
+IN_PROCESS_FIRST_WAIT = 1.0
+IN_PROCESS_MAX_WAIT = 5.0
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    claim: Claim
+    channel: str
+    external_id: str
+    replies: list[Reply]
+
+
+def _requested_wait(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(error, RetryLater) and error.retry_after is not None:
+        return max(0.0, float(error.retry_after))
+    return min(IN_PROCESS_FIRST_WAIT * 2.0 ** (state.attempt_number - 1), IN_PROCESS_MAX_WAIT)
+
+
+def _give_up_in_place(state: RetryCallState) -> bool:
+    return state.attempt_number >= IN_PROCESS_TRIES or _requested_wait(state) > IN_PROCESS_MAX_WAIT
+
+
+class Sender:
+    """Pushes through the channel of each delivery."""
+
+    def __init__(self, pushers: Mapping[str, Pusher], sleep: Sleep) -> None:
+        # Kept, not copied: channels registered after construction (the console) count too.
+        self._pushers = pushers
+        self._sleep = sleep
+
+    async def push(self, delivery: Delivery) -> Exception | None:
+        """Push with short in-place retries; return the last error, or None once delivered."""
+        pusher = self._pushers.get(delivery.channel)
+        if pusher is None:
+            return RetryLater("no sender for this channel")
+        retrying = AsyncRetrying(
+            sleep=self._sleep,
+            stop=_give_up_in_place,
+            wait=_requested_wait,
+            retry=retry_if_exception_type(RetryLater),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self._push_once(pusher, delivery)
+        except Exception as exc:
+            return exc
+        return None
+
+    async def _push_once(self, pusher: Pusher, delivery: Delivery) -> None:
+        try:
+            async with asyncio.timeout(PUSH_TIMEOUT):
+                await pusher.push(
+                    delivery.external_id,
+                    delivery.replies,
+                    idempotency_key=delivery.claim.idempotency_key,
+                )
+        except TimeoutError as exc:
+            raise RetryLater("push timed out") from exc
