@@ -35,6 +35,7 @@ __all__ = [
     "halfway_day",
     "in_quiet_hours",
     "is_business_day",
+    "is_time_zone",
     "local_today",
     "next_business_day",
     "promised_day",
@@ -207,6 +208,15 @@ def _zone(tz: str) -> ZoneInfo:
     # fails in the file system (OSError) rather than as an unknown key.
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown time zone: {tz!r}") from exc
+
+
+def is_time_zone(tz: str) -> bool:
+    """True when tz names an IANA time zone that the functions here accept."""
+    try:
+        _zone(tz)
+    except ValueError:
+        return False
+    return True
 
 
 def _require_aware(moment: datetime) -> None:

@@ -413,6 +413,12 @@ def test_every_bad_time_zone_name_is_a_value_error(tz: str) -> None:
     for call in calls:
         with pytest.raises(ValueError, match="unknown time zone"):
             call()
+    assert not cal.is_time_zone(tz)
+
+
+@pytest.mark.parametrize("tz", [TOKYO, NEW_YORK, "UTC", "Europe/London"])
+def test_real_time_zones_are_time_zones(tz: str) -> None:
+    assert cal.is_time_zone(tz)
 
 
 @pytest.mark.parametrize(
