@@ -14,7 +14,7 @@ import calendar as _stdlib_calendar
 import enum
 import functools
 import re
-from collections.abc import Container, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
@@ -35,6 +35,7 @@ __all__ = [
     "halfway_day",
     "in_quiet_hours",
     "is_business_day",
+    "is_time_zone",
     "local_today",
     "next_business_day",
     "promised_day",
@@ -118,40 +119,41 @@ class PromisedPeriod:
         raise ValueError(f"not a stored promised period: {s!r}")
 
 
+class _YearEndBreak(holidays.HolidayBase):
+    """12/29-1/3: no public holiday, yet nearly every Japanese company is closed."""
+
+    def _populate(self, year: int) -> None:
+        for month, day in ((1, 1), (1, 2), (1, 3), (12, 29), (12, 30), (12, 31)):
+            self[date(year, month, day)] = "Year-end break"
+
+
 @functools.cache
-def _jp_holidays() -> Container[date]:
-    """Japanese public holidays (incl. substitute holidays), built once per process."""
-    # The object expands to new years lazily on lookup, so one instance serves all years.
-    jp: Container[date] = holidays.country_holidays("JP")
-    return jp
+def _jp_holidays() -> holidays.HolidayBase:
+    """Days Japanese companies are closed besides weekends, built once per process.
 
-
-def _in_year_end_break(d: date) -> bool:
-    """True for 12/29-1/3, when almost every Japanese company is closed."""
-    return (d.month == 12 and d.day >= 29) or (d.month == 1 and d.day <= 3)
+    Public holidays (incl. substitute holidays) plus the year-end break; the sum expands to
+    new years lazily on lookup, so one instance serves all years.
+    """
+    return holidays.country_holidays("JP") + _YearEndBreak()
 
 
 def is_business_day(d: date) -> bool:
     """True unless d is a weekend, a Japanese public holiday or in the 12/29-1/3 break."""
-    return d.weekday() < 5 and not _in_year_end_break(d) and d not in _jp_holidays()
+    return _jp_holidays().is_working_day(d)
 
 
 def next_business_day(d: date) -> date:
     """Return d if it is a business day, else the first business day after it."""
-    while not is_business_day(d):
-        d += timedelta(days=1)
-    return d
+    # Not get_nth_working_day(d, 0): older holidays releases return d itself for n=0.
+    closed = _jp_holidays()
+    return d if closed.is_working_day(d) else closed.get_nth_working_day(d, 1)
 
 
 def add_business_days(d: date, n: int) -> date:
     """Return the n-th business day after d (d itself never counts; n >= 1)."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    while n:
-        d += timedelta(days=1)
-        if is_business_day(d):
-            n -= 1
-    return d
+    return _jp_holidays().get_nth_working_day(d, n)
 
 
 def _add_months(d: date, months: int) -> date:
@@ -199,11 +201,22 @@ def recheck_day(from_day: date, business_days: int = 3) -> date:
 
 
 def _zone(tz: str) -> ZoneInfo:
-    """Look up an IANA time zone, raising ValueError for unknown names."""
+    """Look up an IANA time zone, raising ValueError for any name that is not one."""
     try:
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # ZoneInfo reads the name as a file path: a very long name, or a folder such as "Asia",
+    # fails in the file system (OSError) rather than as an unknown key.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"unknown time zone: {tz!r}") from exc
+
+
+def is_time_zone(tz: str) -> bool:
+    """True when tz names an IANA time zone that the functions here accept."""
+    try:
+        _zone(tz)
+    except ValueError:
+        return False
+    return True
 
 
 def _require_aware(moment: datetime) -> None:

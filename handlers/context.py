@@ -54,6 +54,7 @@ class Context:
         return calendar.local_today(self.now, self.user.timezone)
 
     def t(self, key: str, **params: Any) -> str:
+        """The text for key; a plural entry picks its form by the number in its ``plural_by``."""
         return self.catalog.text(self.locale, key, **params)
 
     def pool(self, key: str) -> tuple[str, ...]:
@@ -108,17 +109,10 @@ class Context:
         return "\n".join(self.t("format.bullet", text=item) for item in items)
 
     def fmt_date(self, d: date) -> str:
-        weekday = self.pool("format.weekdays")[d.weekday()]
-        return self.t("format.date", year=d.year, month=d.month, day=d.day, weekday=weekday)
+        return self.catalog.fmt_date(self.locale, d)
 
     def fmt_datetime(self, moment: datetime) -> str:
-        local = calendar.to_local(moment, self.user.timezone)
-        return self.t(
-            "format.datetime",
-            date=self.fmt_date(local.date()),
-            hour=local.hour,
-            minute=f"{local.minute:02d}",
-        )
+        return self.catalog.fmt_datetime(self.locale, calendar.to_local(moment, self.user.timezone))
 
 
 Handler = Callable[[Context], Awaitable[list[Reply]]]

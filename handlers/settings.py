@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain import calendar
 from domain.parsing import TextProblem, clean_text
 from domain.protocol import Reply
 from handlers import planning
@@ -124,9 +124,7 @@ async def _apply(ctx: Context, step: str, reply: Answer) -> str | None:
         user.display_name = cleaned
         return None
     if step == "tz":
-        try:
-            ZoneInfo(raw)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not calendar.is_time_zone(raw):
             return "settings.problem.timezone"
         if "/" not in raw and raw != "UTC":
             return "settings.problem.timezone"

@@ -1,31 +1,78 @@
-"""Load the TOML catalogs and look texts up by key.
+"""Load the TOML catalogs and look texts up by key; plurals and dates come from Babel (CLDR).
 
 Each locale is a folder under ``locales/``; every ``*.toml`` file in it is merged, and nested
 tables become dotted keys (``[interview.ask] company = "..."`` is ``interview.ask.company``).
-A value is either a text with ``{placeholders}`` or a list of texts (a tip pool).
-Hand-written rather than gettext: the catalogs hold pools and multi-line templates as well as
-single strings, and TOML keeps both readable for translators without a compile step.
+A value is one of:
+
+- a text with ``{placeholders}`` (``str.format``);
+- a list of texts (a tip pool);
+- a plural table: ``weeks = { plural_by = "n", one = "within {n} week", other = "within {n}
+  weeks" }``. ``plural_by`` names the numeric parameter whose CLDR plural category (``zero``,
+  ``one``, ``two``, ``few``, ``many``, ``other``) picks the form, by the locale's rules
+  (English: one, other; Japanese: other only). Every locale gives the same ``plural_by``.
+
+Dates are written by CLDR patterns kept in each locale's ``[format]`` table (``date_pattern``,
+``datetime_pattern``), so weekday and month names come from CLDR, not from our own lists.
+
+TOML rather than gettext or Fluent files: the catalogs hold pools and multi-line templates as well
+as single strings, translators read them without a compile step, and several people edit them at
+once; Babel adds only what TOML and ``str.format`` cannot do (plural rules, locale-aware dates).
 """
 
 from __future__ import annotations
 
+import functools
 import string
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
 
 DEFAULT_LOCALE = "ja"
 LOCALES = ("ja", "en")
 
-Entry = str | tuple[str, ...]
+PLURAL_BY = "plural_by"
+CLDR_CATEGORIES = frozenset({"zero", "one", "two", "few", "many", "other"})
+DATE_PATTERN_KEY = "format.date_pattern"
+DATETIME_PATTERN_KEY = "format.datetime_pattern"
+
+
+@dataclass(frozen=True)
+class Plural:
+    """One text in several CLDR plural forms, picked by the number in parameter ``by``."""
+
+    by: str
+    forms: Mapping[str, str]
+
+
+Entry = str | tuple[str, ...] | Plural
+
+
+def _plural(dotted: str, table: Mapping[str, Any]) -> Plural:
+    by = table[PLURAL_BY]
+    forms = {k: v for k, v in table.items() if k != PLURAL_BY}
+    unknown = forms.keys() - CLDR_CATEGORIES
+    if not isinstance(by, str) or not by or unknown or "other" not in forms:
+        raise ValueError(
+            f"plural entry {dotted!r} needs plural_by and CLDR forms incl. 'other'"
+            f" (unknown: {sorted(unknown)})"
+        )
+    if not all(isinstance(v, str) for v in forms.values()):
+        raise ValueError(f"plural entry {dotted!r}: every form must be a text")
+    return Plural(by=by, forms=forms)
 
 
 def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, Entry]) -> None:
     for key, value in table.items():
         dotted = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and PLURAL_BY in value:
+            out[dotted] = _plural(dotted, value)
+        elif isinstance(value, Mapping):
             _flatten(dotted, value, out)
         elif isinstance(value, str):
             out[dotted] = value
@@ -35,11 +82,28 @@ def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, Entry]) -> No
             raise ValueError(f"catalog entry {dotted!r} must be a text or a list of texts")
 
 
-def placeholders(text: str) -> frozenset[str]:
-    """Name every ``{placeholder}`` in a text."""
+def placeholders(text: str | Plural) -> frozenset[str]:
+    """Name every ``{placeholder}`` in a text, or in any form of a plural entry."""
+    if isinstance(text, Plural):
+        return frozenset().union(*(placeholders(form) for form in text.forms.values()))
     return frozenset(
         name for _, name, _, _ in string.Formatter().parse(text) if name is not None and name
     )
+
+
+@functools.cache
+def _babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+def plural_categories(locale: str) -> frozenset[str]:
+    """The CLDR plural categories a locale's texts can need (always including ``other``)."""
+    return frozenset(_babel_locale(locale).plural_form.tags) | {"other"}
+
+
+def _plural_category(locale: str, number: int | float) -> str:
+    category: str = _babel_locale(locale).plural_form(number)
+    return category
 
 
 @dataclass(frozen=True)
@@ -52,19 +116,40 @@ class Catalog:
         return wanted if wanted is not None and wanted in self.entries else DEFAULT_LOCALE
 
     def text(self, locale: str, key: str, **params: object) -> str:
+        """The text for key; a plural entry picks its form by the number in its ``plural_by``."""
         entry = self._entry(locale, key)
-        if not isinstance(entry, str):
+        if isinstance(entry, Plural):
+            entry = self._form(self.locale_of(locale), key, entry, params)
+        elif not isinstance(entry, str):
             raise KeyError(f"{key!r} is a pool, not a text")
         return entry.format(**params) if params or "{" in entry else entry
 
     def pool(self, locale: str, key: str) -> tuple[str, ...]:
         entry = self._entry(locale, key)
-        if isinstance(entry, str):
+        if not isinstance(entry, tuple):
             raise KeyError(f"{key!r} is a text, not a pool")
         return entry
 
     def has(self, locale: str, key: str) -> bool:
         return key in self.entries.get(self.locale_of(locale), {})
+
+    def fmt_date(self, locale: str, day: date) -> str:
+        """A calendar day with its weekday, as the locale writes it (11月25日(水), Wed, Nov 25)."""
+        loc = self.locale_of(locale)
+        return format_date(day, self.text(loc, DATE_PATTERN_KEY), locale=loc)
+
+    def fmt_datetime(self, locale: str, moment: datetime) -> str:
+        """A wall-clock moment, written in the zone it carries (convert to the user's first)."""
+        loc = self.locale_of(locale)
+        # Babel keeps an aware datetime's own zone when no tzinfo is passed.
+        return format_datetime(moment, self.text(loc, DATETIME_PATTERN_KEY), locale=loc)
+
+    def _form(self, locale: str, key: str, entry: Plural, params: Mapping[str, object]) -> str:
+        number = params.get(entry.by)
+        if not isinstance(number, int | float) or isinstance(number, bool):
+            raise KeyError(f"{key!r} picks its plural form by the number in {entry.by!r}")
+        category = _plural_category(locale, number)
+        return entry.forms.get(category, entry.forms["other"])
 
     def _entry(self, locale: str, key: str) -> Entry:
         table = self.entries[self.locale_of(locale)]

@@ -390,6 +390,38 @@ def test_at_local_hour_rejects_bad_input(hour: int, tz: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "tz",
+    [
+        "Asia/" + "x" * 300,  # too long for the file system
+        "x" * 300,
+        "Asia",  # a folder of zones, not a zone
+        "Asia/../Asia/Tokyo",
+        "../etc/passwd",
+        "Asia/To\x00kyo",
+        "/etc/localtime",
+        "Asia/Tokyo/",
+        " ",
+        "zone1970.tab",  # a data file beside the zones
+    ],
+)
+def test_every_bad_time_zone_name_is_a_value_error(tz: str) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: at_local_hour(date(2026, 11, 25), 10, tz),
+        lambda: local_today(utc(2026, 11, 25), tz),
+        lambda: to_local(utc(2026, 11, 25), tz),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="unknown time zone"):
+            call()
+    assert not cal.is_time_zone(tz)
+
+
+@pytest.mark.parametrize("tz", [TOKYO, NEW_YORK, "UTC", "Europe/London"])
+def test_real_time_zones_are_time_zones(tz: str) -> None:
+    assert cal.is_time_zone(tz)
+
+
+@pytest.mark.parametrize(
     ("moment", "tz", "start", "end", "expected"),
     [
         # 22 -> 7 wraps midnight; Tokyo is UTC+9.

@@ -187,7 +187,7 @@ async def test_english_templates_are_filled_too(app: Renraku) -> None:
     subject, body, phone = templates.copy_items
     assert subject.text == "Status of my second interview (Applicant A)"
     assert body.text.startswith("Dear Recruiter,")
-    assert "I had an interview with 株式会社サンプル on Wed 11/25." in body.text
+    assert "I had an interview with 株式会社サンプル on Wed, Nov 25." in body.text
     assert "hear about the result within 2 weeks" in body.text
     assert "put me through to Recruiter?" in phone.text
     assert "spam folder" in check.text

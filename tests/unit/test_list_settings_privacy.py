@@ -177,6 +177,16 @@ async def test_settings_name_and_timezone(app: Renraku, engine: Engine) -> None:
     assert (user.timezone, user.display_name) == ("Europe/London", "新しい名前")
 
 
+@pytest.mark.parametrize("typed", ["Asia", "Asia/" + "x" * 300, "Asia/../Asia/Tokyo"])
+async def test_a_time_zone_that_is_not_one_is_refused_kindly(engine: Engine, typed: str) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/settings")
+    await chat.press("タイムゾーン")
+    await chat.say(typed)
+    assert "タイムゾーンとして読み取れません" in chat.text
+
+
 async def test_export_sends_all_own_data_as_json(app: Renraku, engine: Engine) -> None:
     chat = Chat(engine)
     other = Chat(engine, "other")
