@@ -218,43 +218,9 @@ def _text_or_problem(
 # --- asking and taking each kind of answer --------------------------------------------------
 
 
-def _buttons(ctx: Context, q: Question, labelled: list[tuple[str, str]]) -> list[Choice]:
-    """Answer buttons of a question: (catalog key of the label, value) pairs."""
-    return [ctx.button(key, flow_action(FLOW, q.key, value)) for key, value in labelled]
-
-
 def _question(ctx: Context, q: Question) -> Reply:
-    text = ctx.t(q.question_key)
-    columns = q.button_columns
-    if q.kind is AnswerKind.CHOICE:
-        choices = _buttons(ctx, q, [(f"{q.labels}.{v}", v) for v in q.choices])
-    elif q.kind is AnswerKind.DATE:
-        opens = q.follow_up.opened_by if q.follow_up is not None else "input"
-        choices = _buttons(
-            ctx,
-            q,
-            [
-                ("interview.choice.today", "today"),
-                ("interview.choice.yesterday", "yesterday"),
-                ("interview.choice.enter_date", opens),
-            ],
-        )
-    elif q.kind is AnswerKind.PERIOD:
-        opens = q.follow_up.opened_by if q.follow_up is not None else "date"
-        choices = _buttons(
-            ctx,
-            q,
-            [
-                *((f"interview.promise.{k}", k) for k in ("w1", "w2", "m1")),
-                ("interview.promise.date", opens),
-                ("interview.promise.none", "none"),
-            ],
-        )
-    elif q.kind is AnswerKind.YES_NO:
-        choices = _buttons(ctx, q, [("interview.choice.yes", "yes"), ("interview.choice.no", "no")])
-    else:
-        choices = []
-    return ctx.reply(text, choices, columns=columns)
+    choices = [ctx.button(key, flow_action(FLOW, q.key, value)) for key, value in q.buttons()]
+    return ctx.reply(ctx.t(q.question_key), choices, columns=q.button_columns)
 
 
 async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) -> Outcome:

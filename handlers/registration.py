@@ -100,6 +100,29 @@ class Question:
     def applies(self, data: Mapping[str, Any]) -> bool:
         return self.asked_if is None or self.asked_if(data)
 
+    def buttons(self) -> tuple[tuple[str, str], ...]:
+        """The answer buttons: (catalog key of the label, value), before skip/back/cancel."""
+        opens = self.follow_up.opened_by if self.follow_up is not None else None
+        if self.kind is AnswerKind.CHOICE:
+            return tuple((f"{self.labels}.{v}", v) for v in self.choices)
+        if self.kind is AnswerKind.DATE:
+            typed = (("interview.choice.enter_date", opens),) if opens is not None else ()
+            return (
+                ("interview.choice.today", "today"),
+                ("interview.choice.yesterday", "yesterday"),
+                *typed,
+            )
+        if self.kind is AnswerKind.PERIOD:
+            dated = (("interview.promise.date", opens),) if opens is not None else ()
+            return (
+                *((f"interview.promise.{k}", k) for k in PROMISE_PRESET_KEYS),
+                *dated,
+                ("interview.promise.none", "none"),
+            )
+        if self.kind is AnswerKind.YES_NO:
+            return (("interview.choice.yes", "yes"), ("interview.choice.no", "no"))
+        return ()
+
     def answer_keys(self) -> tuple[str, ...]:
         """Every dialogue-data key this question's answer (and its follow-up) fills."""
         keys = [self.key, *(c.data for c in self.stored)]
@@ -176,6 +199,7 @@ def contact_kind_key(key: str) -> str:
     return f"{key}_kind"
 
 
+PROMISE_PRESET_KEYS = ("w1", "w2", "m1")
 STAGES = ("first", "second", "final", "casual", "other")
 METHODS = ("phone", "email", "both", "unknown")
 COMPANY_MAX, PERSON_MAX, MEMO_MAX, REFLECTION_MAX, CONTACT_MAX = 100, 50, 300, 1000, 300

@@ -11,6 +11,7 @@ from bot.bootstrap import Renraku
 from bot.engine import Engine
 from storage.models import DialogueState, Interview, Reminder, StatusChange
 from tests.support import Chat
+from tests.walker import EngineChat, Walker, register
 
 
 async def _interviews(app: Renraku) -> list[Interview]:
@@ -34,20 +35,24 @@ async def onboard(chat: Chat, name: str = "応募者") -> None:
     await chat.say(name)
 
 
+# Every question answered, by taps where there are buttons.
+TAPS = {
+    "company": "株式会社サンプル",
+    "date": "今日",
+    "stage": "一次面接",
+    "promised": "2週間以内",
+    "method": "メール",
+    "interviewer": "人事部 採用担当",
+    "contact": "saiyo@example.co.jp",
+    "asked": "はい",
+    "asked_memo": "人事部に電話してよいとのこと",
+    "good": "志望動機を具体的に話せた",
+    "improve": "逆質問をもっと用意する",
+}
+
+
 async def register_by_taps(chat: Chat, company: str = "株式会社サンプル") -> list[str]:
-    await chat.say("/new")
-    await chat.say(company)
-    await chat.press("今日")
-    await chat.press("一次面接")
-    await chat.press("2週間以内")
-    await chat.press("メール")
-    await chat.say("人事部 採用担当")
-    await chat.say("saiyo@example.co.jp")
-    await chat.press("はい")
-    await chat.say("人事部に電話してよいとのこと")
-    await chat.say("志望動機を具体的に話せた")
-    await chat.say("逆質問をもっと用意する")
-    card = chat.text
+    card = await register(chat, TAPS | {"company": company}, Walker(chat.engine.catalog))
     await chat.press("保存")
     return [card, chat.text]
 
@@ -108,8 +113,8 @@ async def test_typed_answers_are_understood_and_echoed(app: Renraku, engine: Eng
     assert "11月30日(月)" in chat.text
     await chat.say("電話")
     assert "着信" in chat.text
-    for _ in range(5):
-        await chat.say("スキップ")
+    # Every optional question after it, skipped by typing the word.
+    await Walker(engine.catalog).walk(EngineChat(chat), {}, typed=True)
     await chat.say("保存")
     [interview] = await _interviews(app)
     assert (interview.interview_date, interview.stage, interview.promised) == (
@@ -223,8 +228,7 @@ async def test_summary_fix_changes_one_field_and_returns_to_the_card(
     await chat.press("最終面接")
     await chat.press("1週間以内")
     await chat.press("不明")
-    for _ in range(5):
-        await chat.say("スキップ")
+    await Walker(engine.catalog).walk(EngineChat(chat), {}, typed=True)
     await chat.press("修正")
     await chat.press("会社名")
     await chat.say("株式会社サンプル本社")
