@@ -254,6 +254,8 @@ class ReminderDispatcher:
                 sent += await self._handle_batch(claims, run)
                 if len(claims) < self._batch_size or self._stopping:
                     break
+            if self._metrics is not None:
+                self._metrics.reminder_passes.inc()
             return sent
 
     async def _handle_batch(self, claims: list[_Claim], run: _Run) -> int:

@@ -31,6 +31,12 @@ class Metrics:
         self.reminders = Counter(
             "renraku_reminders_total", "Reminders by outcome", ["outcome"], registry=self.registry
         )
+        # Tests wait on this instead of a pause: a completed pass has seen every due row.
+        self.reminder_passes = Counter(
+            "renraku_reminder_passes",
+            "Completed reminder dispatcher passes",
+            registry=self.registry,
+        )
         self.webhook_rejected = Counter(
             "renraku_webhook_rejected_total",
             "Webhook requests refused",
