@@ -249,6 +249,14 @@ async def test_stale_answer_button_from_an_earlier_step_is_refused(
     today = chat.action_for("今日")
     await chat.act(today)
     await chat.act(today)
+    catalog = engine.catalog
+    # The stale reply itself, then the open question again; never the reply to a fault,
+    # which the engine gives for any exception and which would also "answer" the tap.
+    assert [r.text for r in chat.last] == [
+        catalog.text("ja", "errors.stale_button_in_flow"),
+        catalog.text("ja", "interview.ask.stage"),
+    ]
+    assert catalog.text("ja", "errors.unexpected") not in chat.text
     assert "前の質問" in chat.text
     assert await _state(app) == ("new", "stage")
 
