@@ -22,6 +22,23 @@ SUMMARY = "summary"
 MAX_TURNS = 40
 
 
+# Every question answered, by taps where there are buttons: the unit tests' registration and
+# the benchmarks' script.
+TAPS = {
+    "company": "株式会社サンプル",
+    "date": "今日",
+    "stage": "一次面接",
+    "promised": "2週間以内",
+    "method": "メール",
+    "interviewer": "人事部 採用担当",
+    "contact": "saiyo@example.co.jp",
+    "asked": "はい",
+    "asked_memo": "人事部に電話してよいとのこと",
+    "good": "志望動機を具体的に話せた",
+    "improve": "逆質問をもっと用意する",
+}
+
+
 class Typed(str):
     """An answer to type even where a button carries the same label."""
 

@@ -11,7 +11,7 @@ from bot.bootstrap import Renraku
 from bot.engine import Engine
 from storage.models import DialogueState, Interview, Reminder, StatusChange
 from tests.support import Chat
-from tests.walker import EngineChat, Walker, register
+from tests.walker import TAPS, EngineChat, Walker, register
 
 
 async def _interviews(app: Renraku) -> list[Interview]:
@@ -33,22 +33,6 @@ async def _state(app: Renraku) -> tuple[str, str] | None:
 async def onboard(chat: Chat, name: str = "応募者") -> None:
     await chat.say("/start")
     await chat.say(name)
-
-
-# Every question answered, by taps where there are buttons.
-TAPS = {
-    "company": "株式会社サンプル",
-    "date": "今日",
-    "stage": "一次面接",
-    "promised": "2週間以内",
-    "method": "メール",
-    "interviewer": "人事部 採用担当",
-    "contact": "saiyo@example.co.jp",
-    "asked": "はい",
-    "asked_memo": "人事部に電話してよいとのこと",
-    "good": "志望動機を具体的に話せた",
-    "improve": "逆質問をもっと用意する",
-}
 
 
 async def register_by_taps(chat: Chat, company: str = "株式会社サンプル") -> list[str]:
@@ -299,3 +283,14 @@ async def test_count_of_users_is_one_per_chat(app: Renraku, engine: Engine) -> N
     async with app.uow() as uow:
         assert await uow.users.count() == 2
         assert await uow.session.scalar(select(func.count()).select_from(Interview)) == 0
+
+
+async def test_the_benchmark_script_records_one_interview(app: Renraku, engine: Engine) -> None:
+    from bench.script import REGISTRATION, play
+
+    chat = Chat(engine)
+    unexpected = engine.catalog.text("ja", "errors.unexpected")
+    for step in REGISTRATION:
+        await play(chat, step, unexpected)
+    [interview] = await _interviews(app)
+    assert (interview.company, interview.asked_memo) == ("株式会社サンプル", TAPS["asked_memo"])

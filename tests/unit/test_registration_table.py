@@ -15,8 +15,8 @@ from handlers.registration import REGISTRATION, AnswerKind, Question, Registrati
 from messages.catalog import Catalog
 from storage.models import DialogueState, Interview
 from tests.support import Chat, ManualClock
-from tests.unit.test_registration import TAPS, onboard
-from tests.walker import Walker, register
+from tests.unit.test_registration import onboard
+from tests.walker import TAPS, Walker, register
 
 POSITION = Question("position", AnswerKind.TEXT, optional=True, limit=50)
 # Asked only when the answers so far say so: a call-back time matters only for a phone result.
