@@ -1,7 +1,8 @@
 """The conversation every benchmark plays: a new user who records one interview.
 
-The same 15 turns as ``onboard()`` + ``register_by_taps()`` in tests/unit/test_registration.py
-(9 typed, 6 taps), written out here so each turn can be timed on its own.
+The same turns as ``onboard()`` + ``register_by_taps()`` in tests/unit/test_registration.py
+(answers ``tests.walker.TAPS``; 15 today, 9 typed and 6 taps), planned from the question table
+beforehand so each turn can be timed on its own.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from domain.protocol import Reply
+from messages.catalog import load_catalog
 from tests.support import Chat
+from tests.walker import TAPS, Walker
 
 NAME = "応募者"
 COMPANY = "株式会社サンプル"
@@ -22,23 +25,19 @@ class Step:
     value: str  # what is typed, or the label of the button tapped
 
 
-REGISTRATION: tuple[Step, ...] = (
-    Step("say", "/start"),
-    Step("say", NAME),
-    Step("say", "/new"),
-    Step("say", COMPANY),
-    Step("press", "今日"),
-    Step("press", "一次面接"),
-    Step("press", "2週間以内"),
-    Step("press", "メール"),
-    Step("say", "人事部 採用担当"),
-    Step("say", "saiyo@example.co.jp"),
-    Step("press", "はい"),
-    Step("say", "人事部に電話してよいとのこと"),
-    Step("say", "志望動機を具体的に話せた"),
-    Step("say", "逆質問をもっと用意する"),
-    Step("press", "保存"),
-)
+def _registration() -> tuple[Step, ...]:
+    walker = Walker(load_catalog())
+    planned = walker.plan(TAPS | {"company": COMPANY})
+    return (
+        Step("say", "/start"),
+        Step("say", NAME),
+        Step("say", "/new"),
+        *(Step(turn.kind, turn.value) for _, turn in planned),
+        Step("press", walker.save),
+    )
+
+
+REGISTRATION: tuple[Step, ...] = _registration()
 
 
 class TurnFailed(RuntimeError):

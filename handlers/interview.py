@@ -1,9 +1,11 @@
-"""Recording an interview: one question at a time, with skip, back, cancel and a summary card."""
+"""Recording an interview: one question at a time, with skip, back, cancel and a summary card.
+
+The questions themselves are rows of handlers/registration.py; this module only knows how to
+ask and take each kind of answer, and reads everything else from the table it is given.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -14,107 +16,113 @@ from domain.protocol import Choice, Reply
 from handlers import planning
 from handlers.context import BACK, CANCEL, SKIP, Answer, Context, flow_action
 from handlers.menu import main_menu
+from handlers.registration import (
+    REGISTRATION,
+    AnswerKind,
+    Codec,
+    FollowUp,
+    Question,
+    Registration,
+    contact_kind_key,
+)
 from storage.models import Interview, InterviewStatus
 
 FLOW = "new"
+SUMMARY, EDIT_PICK = "summary", "edit_pick"
 
-STAGES = ("first", "second", "final", "casual", "other")
-METHODS = ("phone", "email", "both", "unknown")
 PROMISE_PRESETS = {
     "w1": PromisedPeriod(PeriodUnit.WEEKS, 1),
     "w2": PromisedPeriod(PeriodUnit.WEEKS, 2),
     "m1": PromisedPeriod(PeriodUnit.MONTHS, 1),
     "none": PromisedPeriod(PeriodUnit.UNSPECIFIED),
 }
-COMPANY_MAX, PERSON_MAX, MEMO_MAX, REFLECTION_MAX = 100, 50, 300, 1000
 OLDEST_INTERVIEW_DAYS = 365
 LONGEST_PROMISE_DAYS = 366
 
-# The main line of questions; sub-steps (typed date, memo) hang off the one before them.
-MAIN_STEPS = (
-    "company",
-    "date",
-    "stage",
-    "promised",
-    "method",
-    "interviewer",
-    "contact",
-    "asked",
-    "good",
-    "improve",
-)
-SUB_STEPS = {"date_input": "date", "promised_date": "promised", "asked_memo": "asked"}
-EDITABLE = MAIN_STEPS
-
-
-@dataclass
-class Step:
-    """What a step knows: how to ask, and how to take an answer (None = accepted, go on)."""
-
-    ask: Callable[[Context, dict[str, Any]], Reply]
-    take: Callable[[Context, dict[str, Any], Answer], Awaitable[list[Reply] | str | None]]
-    optional: bool = False
+# A reply to an answer: notes to send and go on (None: nothing to say), or a follow-up to open.
+Outcome = list[Reply] | FollowUp | None
 
 
 # --- entry points ---------------------------------------------------------------------------
 
 
-async def begin(ctx: Context) -> list[Reply]:
+async def begin(ctx: Context, table: Registration = REGISTRATION) -> list[Reply]:
     data: dict[str, Any] = {"_trail": []}
-    await ctx.go(FLOW, "company", data)
-    return [ctx.reply(ctx.t("interview.intro")), _ask(ctx, "company", data)]
+    first = _first(table, data)
+    await ctx.go(FLOW, first.key, data)
+    return [ctx.reply(ctx.t("interview.intro")), _ask(ctx, table, first.key, data)]
 
 
-async def begin_next_round(ctx: Context, company: str, stage: str) -> list[Reply]:
+async def begin_next_round(
+    ctx: Context, company: str, stage: str, table: Registration = REGISTRATION
+) -> list[Reply]:
     """Record the next round of a passed interview: the company is already known."""
-    data: dict[str, Any] = {"_trail": [], "company": company, "stage": stage}
-    await ctx.go(FLOW, "date", data)
-    return [ctx.reply(ctx.t("interview.next_round", company=company)), _ask(ctx, "date", data)]
+    data: dict[str, Any] = {
+        "_trail": [],
+        "company": company,
+        "stage": stage,
+        "_prefilled": ["company", "stage"],
+    }
+    first = _first(table, data)
+    await ctx.go(FLOW, first.key, data)
+    return [
+        ctx.reply(ctx.t("interview.next_round", company=company)),
+        _ask(ctx, table, first.key, data),
+    ]
 
 
-async def begin_edit(ctx: Context, interview: Interview) -> list[Reply]:
-    data = _data_from(interview)
-    await ctx.go(FLOW, "edit_pick", data)
-    return [_summary(ctx, data), _ask(ctx, "edit_pick", data)]
+async def begin_edit(
+    ctx: Context, interview: Interview, table: Registration = REGISTRATION
+) -> list[Reply]:
+    data = _data_from(interview, table)
+    await ctx.go(FLOW, EDIT_PICK, data)
+    return [_summary(ctx, table, data), _ask(ctx, table, EDIT_PICK, data)]
 
 
-async def answer(ctx: Context, reply: Answer) -> list[Reply]:
-    step = ctx.step or "company"
+async def answer(ctx: Context, reply: Answer, table: Registration = REGISTRATION) -> list[Reply]:
     data = ctx.data
+    step = ctx.step or _first(table, data).key
     if reply.value is None and reply.text is None:
-        return [_ask(ctx, step, data)]
+        return [_ask(ctx, table, step, data)]
     if reply.value == CANCEL:
         await ctx.end_flow()
         return [ctx.reply(ctx.t("interview.cancelled"), main_menu(ctx))]
     if reply.value == BACK:
-        return await _back(ctx, step, data)
-    if step == "summary":
-        return await _take_summary(ctx, data, reply)
-    if step == "edit_pick":
-        return await _take_edit_pick(ctx, data, reply)
-    spec = STEPS[step]
+        return await _back(ctx, table, step, data)
+    if step == SUMMARY:
+        return await _take_summary(ctx, table, data, reply)
+    if step == EDIT_PICK:
+        return await _take_edit_pick(ctx, table, data, reply)
+    question, follow_up = table.question(step), table.follow_up(step)
     if reply.value == SKIP:
-        if not spec.optional:
-            return [ctx.reply(ctx.t("interview.cannot_skip")), _ask(ctx, step, data)]
-        _clear_answer(step, data)
-        return await _advance(ctx, step, data, [])
-    outcome = await spec.take(ctx, data, reply)
-    if isinstance(outcome, str):
-        # The answer opened a sub-step (a typed date, a memo).
+        if not (follow_up.optional if follow_up is not None else question.optional):
+            return [ctx.reply(ctx.t("interview.cannot_skip")), _ask(ctx, table, step, data)]
+        for key in (follow_up.key,) if follow_up is not None else question.answer_keys():
+            data.pop(key, None)
+        return await _advance(ctx, table, step, data, [])
+    outcome = await (
+        _take_follow_up(ctx, question, follow_up, data, reply)
+        if follow_up is not None
+        else _take(ctx, question, data, reply)
+    )
+    if isinstance(outcome, FollowUp):
         _push_trail(data, step)
-        await ctx.go(FLOW, outcome, data)
-        return [_ask(ctx, outcome, data)]
+        await ctx.go(FLOW, outcome.key, data)
+        return [_ask(ctx, table, outcome.key, data)]
     if outcome is not None and data.get("_rejected"):
         data.pop("_rejected")
-        return [*outcome, _ask(ctx, step, data)]
-    return await _advance(ctx, step, data, outcome or [])
+        return [*outcome, _ask(ctx, table, step, data)]
+    return await _advance(ctx, table, step, data, outcome or [])
 
 
 # --- moving between steps -------------------------------------------------------------------
 
 
-def _main_of(step: str) -> str:
-    return SUB_STEPS.get(step, step)
+def _first(table: Registration, data: dict[str, Any]) -> Question:
+    first = table.next_after(None, data)
+    if first is None:
+        raise ValueError("a registration needs at least one question to ask")
+    return first
 
 
 def _push_trail(data: dict[str, Any], step: str) -> None:
@@ -123,66 +131,71 @@ def _push_trail(data: dict[str, Any], step: str) -> None:
 
 
 async def _advance(
-    ctx: Context, step: str, data: dict[str, Any], notes: list[Reply]
+    ctx: Context, table: Registration, step: str, data: dict[str, Any], notes: list[Reply]
 ) -> list[Reply]:
     if data.get("_editing"):
         data.pop("_editing")
         data["_trail"] = []
-        await ctx.go(FLOW, "summary", data)
-        return [*notes, _summary(ctx, data)]
-    main = _main_of(step)
-    index = MAIN_STEPS.index(main)
+        await ctx.go(FLOW, SUMMARY, data)
+        return [*notes, _summary(ctx, table, data)]
     _push_trail(data, step)
-    if index + 1 < len(MAIN_STEPS):
-        nxt = MAIN_STEPS[index + 1]
-        await ctx.go(FLOW, nxt, data)
-        return [*notes, _ask(ctx, nxt, data)]
-    await ctx.go(FLOW, "summary", data)
-    return [*notes, _summary(ctx, data)]
+    following = table.next_after(step, data)
+    if following is not None:
+        await ctx.go(FLOW, following.key, data)
+        return [*notes, _ask(ctx, table, following.key, data)]
+    await ctx.go(FLOW, SUMMARY, data)
+    return [*notes, _summary(ctx, table, data)]
 
 
-async def _back(ctx: Context, step: str, data: dict[str, Any]) -> list[Reply]:
+async def _back(ctx: Context, table: Registration, step: str, data: dict[str, Any]) -> list[Reply]:
     trail: list[str] = data.get("_trail", [])
-    if step == "edit_pick" or (data.get("_editing") and step != "summary"):
+    if step == EDIT_PICK or (data.get("_editing") and step != SUMMARY):
         data.pop("_editing", None)
-        await ctx.go(FLOW, "summary", data)
-        return [_summary(ctx, data)]
+        await ctx.go(FLOW, SUMMARY, data)
+        return [_summary(ctx, table, data)]
     if not trail:
-        return [ctx.reply(ctx.t("interview.at_first_question")), _ask(ctx, step, data)]
+        return [
+            ctx.reply(ctx.t("interview.at_first_question")),
+            _ask(ctx, table, step, data),
+        ]
     previous = trail.pop()
     data["_trail"] = trail
     await ctx.go(FLOW, previous, data)
-    return [_ask(ctx, previous, data)]
+    return [_ask(ctx, table, previous, data)]
 
 
 def _controls(ctx: Context, step: str, data: dict[str, Any], *, optional: bool) -> list[Choice]:
     controls: list[Choice] = []
     if optional:
         controls.append(ctx.button("controls.skip", flow_action(FLOW, step, SKIP)))
-    if data.get("_trail") or data.get("_editing") or step == "edit_pick":
+    if data.get("_trail") or data.get("_editing") or step == EDIT_PICK:
         controls.append(ctx.button("controls.back", flow_action(FLOW, step, BACK)))
     controls.append(ctx.button("controls.cancel", flow_action(FLOW, step, CANCEL)))
     return controls
 
 
-def _ask(ctx: Context, step: str, data: dict[str, Any]) -> Reply:
-    if step == "summary":
-        return _summary(ctx, data)
-    if step == "edit_pick":
+def _ask(ctx: Context, table: Registration, step: str, data: dict[str, Any]) -> Reply:
+    if step == SUMMARY:
+        return _summary(ctx, table, data)
+    if step == EDIT_PICK:
         fields = [
-            ctx.button(f"interview.field.{name}", flow_action(FLOW, step, name))
-            for name in EDITABLE
+            ctx.button(q.label_key, flow_action(FLOW, step, q.key)) for q in table.editable(data)
         ]
         return ctx.reply(
             ctx.t("interview.ask.edit_pick"),
             [*fields, *_controls(ctx, step, data, optional=False)],
         )
-    spec = STEPS[step]
-    reply = spec.ask(ctx, data)
+    question, follow_up = table.question(step), table.follow_up(step)
+    if follow_up is not None:
+        asked = ctx.reply(ctx.t(follow_up.question_key, example=ctx.fmt_date(ctx.today)))
+        optional = follow_up.optional
+    else:
+        asked = _question(ctx, question)
+        optional = question.optional
     return ctx.reply(
-        reply.text,
-        [*reply.choices, *_controls(ctx, step, data, optional=spec.optional)],
-        columns=reply.columns,
+        asked.text,
+        [*asked.choices, *_controls(ctx, step, data, optional=optional)],
+        columns=asked.columns,
     )
 
 
@@ -202,136 +215,115 @@ def _text_or_problem(
     return cleaned
 
 
-def _clear_answer(step: str, data: dict[str, Any]) -> None:
-    for key in _ANSWER_KEYS.get(step, (step,)):
-        data.pop(key, None)
+# --- asking and taking each kind of answer --------------------------------------------------
 
 
-_ANSWER_KEYS = {
-    "contact": ("contact", "contact_kind"),
-    "asked": ("asked", "asked_memo"),
-    "asked_memo": ("asked_memo",),
-}
+def _question(ctx: Context, q: Question) -> Reply:
+    choices = [ctx.button(key, flow_action(FLOW, q.key, value)) for key, value in q.buttons()]
+    return ctx.reply(ctx.t(q.question_key), choices, columns=q.button_columns)
 
 
-# --- the questions --------------------------------------------------------------------------
+async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) -> Outcome:
+    if q.kind is AnswerKind.TEXT:
+        cleaned = _text_or_problem(ctx, data, reply, q.limit, need_word=q.need_word)
+        if isinstance(cleaned, list):
+            return cleaned
+        data[q.key] = cleaned
+        return None
+    if q.kind is AnswerKind.CHOICE:
+        value = reply.value or _label_match(ctx, reply.text, q.labels, q.choices)
+        if value not in q.choices:
+            return _problem(ctx, data, "interview.use_buttons")
+        data[q.key] = value
+        return [ctx.reply(ctx.t(f"{q.echo}.{value}"))] if q.echo is not None else None
+    if q.kind is AnswerKind.DATE:
+        if q.follow_up is not None and reply.value == q.follow_up.opened_by:
+            return q.follow_up
+        if reply.value in ("today", "yesterday"):
+            chosen = ctx.today - timedelta(days=0 if reply.value == "today" else 1)
+            return _accept_interview_date(ctx, q, data, chosen)
+        return _take_typed_date(ctx, q, data, reply)
+    if q.kind is AnswerKind.PERIOD:
+        if q.follow_up is not None and reply.value == q.follow_up.opened_by:
+            return q.follow_up
+        if reply.value in PROMISE_PRESETS:
+            return _accept_period(ctx, q, data, PROMISE_PRESETS[reply.value])
+        if reply.text is None:
+            return _problem(ctx, data, "interview.use_buttons")
+        period = parse_period(reply.text, ctx.today)
+        if period is None:
+            return _problem(ctx, data, "interview.bad_period")
+        return _accept_period(ctx, q, data, period)
+    if q.kind is AnswerKind.CONTACT:
+        if reply.text is None:
+            return _problem(ctx, data, "interview.use_buttons")
+        contact = parse_contact(reply.text[: q.limit])
+        if contact is None:
+            return _problem(ctx, data, "interview.bad_contact")
+        data[q.key], data[contact_kind_key(q.key)] = contact.value, contact.kind
+        return None
+    # YES_NO
+    value = reply.value or _label_match(ctx, reply.text, "interview.choice", ("yes", "no"))
+    if value == "yes":
+        data[q.key] = True
+        return q.follow_up
+    if value == "no":
+        data[q.key] = False
+        if q.follow_up is not None:
+            data.pop(q.follow_up.key, None)
+        return [ctx.reply(ctx.t(q.said_after_no))] if q.said_after_no is not None else []
+    return _problem(ctx, data, "interview.use_buttons")
 
 
-def _ask_date(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(
-        ctx.t("interview.ask.date"),
-        [
-            ctx.button("interview.choice.today", flow_action(FLOW, "date", "today")),
-            ctx.button("interview.choice.yesterday", flow_action(FLOW, "date", "yesterday")),
-            ctx.button("interview.choice.enter_date", flow_action(FLOW, "date", "input")),
-        ],
-        columns=3,
-    )
+async def _take_follow_up(
+    ctx: Context, parent: Question, follow_up: FollowUp, data: dict[str, Any], reply: Answer
+) -> Outcome:
+    if follow_up.kind is AnswerKind.DATE and parent.kind is AnswerKind.PERIOD:
+        if reply.text is None:
+            return _problem(ctx, data, "interview.use_buttons")
+        parsed = parse_date(reply.text, ctx.today, prefer="future")
+        if parsed is None:
+            return _problem(ctx, data, "interview.bad_date")
+        return _accept_period(ctx, parent, data, PromisedPeriod(PeriodUnit.DATE, until=parsed))
+    if follow_up.kind is AnswerKind.DATE:
+        return _take_typed_date(ctx, parent, data, reply)
+    cleaned = _text_or_problem(ctx, data, reply, follow_up.limit)
+    if isinstance(cleaned, list):
+        return cleaned
+    data[follow_up.key] = cleaned
+    return None
 
 
-def _ask_date_input(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(ctx.t("interview.ask.date_input", example=ctx.fmt_date(ctx.today)))
-
-
-async def _take_date(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | str | None:
-    if reply.value == "input":
-        return "date_input"
-    if reply.value in ("today", "yesterday"):
-        chosen = ctx.today - timedelta(days=0 if reply.value == "today" else 1)
-        return _accept_interview_date(ctx, data, chosen)
-    return await _take_date_input(ctx, data, reply)
-
-
-async def _take_date_input(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
+def _take_typed_date(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) -> Outcome:
     if reply.text is None:
         return _problem(ctx, data, "interview.use_buttons")
     parsed = parse_date(reply.text, ctx.today, prefer="past")
     if parsed is None:
         return _problem(ctx, data, "interview.bad_date")
-    return _accept_interview_date(ctx, data, parsed)
+    return _accept_interview_date(ctx, q, data, parsed)
 
 
-def _accept_interview_date(ctx: Context, data: dict[str, Any], chosen: date) -> list[Reply] | None:
+def _accept_interview_date(
+    ctx: Context, q: Question, data: dict[str, Any], chosen: date
+) -> list[Reply] | None:
     if chosen > ctx.today:
         return _problem(ctx, data, "interview.date_in_future")
     if (ctx.today - chosen).days > OLDEST_INTERVIEW_DAYS:
         return _problem(ctx, data, "interview.date_too_old")
-    data["date"] = chosen.isoformat()
+    data[q.key] = chosen.isoformat()
     return [ctx.reply(ctx.t("interview.date_echo", date=ctx.fmt_date(chosen)))]
 
 
-def _ask_stage(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(
-        ctx.t("interview.ask.stage"),
-        [ctx.button(f"interview.stage.{s}", flow_action(FLOW, "stage", s)) for s in STAGES],
-        columns=3,
-    )
-
-
-async def _take_stage(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
-    value = reply.value or _label_match(ctx, reply.text, "interview.stage", STAGES)
-    if value not in STAGES:
-        return _problem(ctx, data, "interview.use_buttons")
-    data["stage"] = value
-    return None
-
-
-def _ask_promised(ctx: Context, data: dict[str, Any]) -> Reply:
-    presets = [
-        ctx.button(f"interview.promise.{k}", flow_action(FLOW, "promised", k))
-        for k in ("w1", "w2", "m1")
-    ]
-    return ctx.reply(
-        ctx.t("interview.ask.promised"),
-        [
-            *presets,
-            ctx.button("interview.promise.date", flow_action(FLOW, "promised", "date")),
-            ctx.button("interview.promise.none", flow_action(FLOW, "promised", "none")),
-        ],
-        columns=3,
-    )
-
-
-def _ask_promised_date(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(ctx.t("interview.ask.promised_date"))
-
-
-async def _take_promised(
-    ctx: Context, data: dict[str, Any], reply: Answer
-) -> list[Reply] | str | None:
-    if reply.value == "date":
-        return "promised_date"
-    if reply.value in PROMISE_PRESETS:
-        return _accept_period(ctx, data, PROMISE_PRESETS[reply.value])
-    if reply.text is None:
-        return _problem(ctx, data, "interview.use_buttons")
-    period = parse_period(reply.text, ctx.today)
-    if period is None:
-        return _problem(ctx, data, "interview.bad_period")
-    return _accept_period(ctx, data, period)
-
-
-async def _take_promised_date(
-    ctx: Context, data: dict[str, Any], reply: Answer
-) -> list[Reply] | None:
-    if reply.text is None:
-        return _problem(ctx, data, "interview.use_buttons")
-    parsed = parse_date(reply.text, ctx.today, prefer="future")
-    if parsed is None:
-        return _problem(ctx, data, "interview.bad_date")
-    return _accept_period(ctx, data, PromisedPeriod(PeriodUnit.DATE, until=parsed))
-
-
 def _accept_period(
-    ctx: Context, data: dict[str, Any], period: PromisedPeriod
+    ctx: Context, q: Question, data: dict[str, Any], period: PromisedPeriod
 ) -> list[Reply] | None:
-    interview_date = date.fromisoformat(data["date"])
+    interview_date = date.fromisoformat(data[q.counted_from])
     deadline = calendar.promised_day(interview_date, period)
     if deadline <= interview_date:
         return _problem(ctx, data, "interview.promise_before_interview")
     if (deadline - interview_date).days > LONGEST_PROMISE_DAYS:
         return _problem(ctx, data, "interview.promise_too_far")
-    data["promised"] = period.to_storage()
+    data[q.key] = period.to_storage()
     due = calendar.followup_day(interview_date, period)
     key = (
         "interview.promise_echo_none"
@@ -339,92 +331,6 @@ def _accept_period(
         else "interview.promise_echo"
     )
     return [ctx.reply(ctx.t(key, promised=describe_period(ctx, period), due=ctx.fmt_date(due)))]
-
-
-def _ask_method(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(
-        ctx.t("interview.ask.method"),
-        [ctx.button(f"interview.method.{m}", flow_action(FLOW, "method", m)) for m in METHODS],
-    )
-
-
-async def _take_method(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
-    value = reply.value or _label_match(ctx, reply.text, "interview.method", METHODS)
-    if value not in METHODS:
-        return _problem(ctx, data, "interview.use_buttons")
-    data["method"] = value
-    return [ctx.reply(ctx.t(f"interview.method_tip.{value}"))]
-
-
-def _ask_contact(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(ctx.t("interview.ask.contact"))
-
-
-async def _take_contact(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
-    if reply.text is None:
-        return _problem(ctx, data, "interview.use_buttons")
-    contact = parse_contact(reply.text[:300])
-    if contact is None:
-        return _problem(ctx, data, "interview.bad_contact")
-    data["contact"], data["contact_kind"] = contact.value, contact.kind
-    return None
-
-
-def _ask_asked(ctx: Context, data: dict[str, Any]) -> Reply:
-    return ctx.reply(
-        ctx.t("interview.ask.asked"),
-        [
-            ctx.button("interview.choice.yes", flow_action(FLOW, "asked", "yes")),
-            ctx.button("interview.choice.no", flow_action(FLOW, "asked", "no")),
-        ],
-    )
-
-
-async def _take_asked(
-    ctx: Context, data: dict[str, Any], reply: Answer
-) -> list[Reply] | str | None:
-    value = reply.value or _label_match(ctx, reply.text, "interview.choice", ("yes", "no"))
-    if value == "yes":
-        data["asked"] = True
-        return "asked_memo"
-    if value == "no":
-        data["asked"] = False
-        data.pop("asked_memo", None)
-        return [ctx.reply(ctx.t("interview.asked_no_tip"))]
-    return _problem(ctx, data, "interview.use_buttons")
-
-
-def _text_step(field: str, limit: int, *, need_word: bool = False, optional: bool = False) -> Step:
-    """A question answered in free text, stored under ``field`` once it passes the checks."""
-
-    def ask(ctx: Context, data: dict[str, Any]) -> Reply:
-        return ctx.reply(ctx.t(f"interview.ask.{field}"))
-
-    async def take(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply] | None:
-        cleaned = _text_or_problem(ctx, data, reply, limit, need_word=need_word)
-        if isinstance(cleaned, list):
-            return cleaned
-        data[field] = cleaned
-        return None
-
-    return Step(ask, take, optional=optional)
-
-
-STEPS: dict[str, Step] = {
-    "company": _text_step("company", COMPANY_MAX, need_word=True),
-    "date": Step(_ask_date, _take_date),
-    "date_input": Step(_ask_date_input, _take_date_input),
-    "stage": Step(_ask_stage, _take_stage),
-    "promised": Step(_ask_promised, _take_promised),
-    "promised_date": Step(_ask_promised_date, _take_promised_date),
-    "method": Step(_ask_method, _take_method),
-    "interviewer": _text_step("interviewer", PERSON_MAX, need_word=True, optional=True),
-    "contact": Step(_ask_contact, _take_contact, optional=True),
-    "asked": Step(_ask_asked, _take_asked, optional=True),
-    "asked_memo": _text_step("asked_memo", MEMO_MAX, optional=True),
-    "good": _text_step("good", REFLECTION_MAX, optional=True),
-    "improve": _text_step("improve", REFLECTION_MAX, optional=True),
-}
 
 
 def _label_match(
@@ -450,98 +356,95 @@ def describe_period(ctx: Context, period: PromisedPeriod, *, catalog_table: str 
     return ctx.t(f"{catalog_table}.{period.unit.name.lower()}", n=period.amount)
 
 
-def _summary(ctx: Context, data: dict[str, Any]) -> Reply:
+def _shown(ctx: Context, q: Question, data: dict[str, Any]) -> str:
+    """How an answer reads on the summary card."""
     none = ctx.t("interview.summary.none")
-    interview_date = date.fromisoformat(data["date"])
-    period = PromisedPeriod.from_storage(data["promised"])
-    asked = data.get("asked")
-    asked_text = (
-        none if asked is None else ctx.t("interview.choice.yes" if asked else "interview.choice.no")
-    )
-    if asked and data.get("asked_memo"):
-        asked_text = f"{asked_text} ({data['asked_memo']})"
-    text = ctx.t(
-        "interview.summary.card",
-        company=data["company"],
-        date=ctx.fmt_date(interview_date),
-        stage=ctx.t(f"interview.stage.{data['stage']}"),
-        promised=describe_period(ctx, period),
-        due=ctx.fmt_date(calendar.followup_day(interview_date, period)),
-        method=ctx.t(f"interview.method.{data['method']}"),
-        interviewer=data.get("interviewer") or none,
-        contact=data.get("contact") or none,
-        asked=asked_text,
-        good=data.get("good") or none,
-        improve=data.get("improve") or none,
+    value = data.get(q.key)
+    if value is None or value == "":
+        return none
+    if q.kind is AnswerKind.CHOICE:
+        return ctx.t(f"{q.labels}.{value}")
+    if q.kind is AnswerKind.DATE:
+        return ctx.fmt_date(date.fromisoformat(value))
+    if q.kind is AnswerKind.PERIOD:
+        interview_date = date.fromisoformat(data[q.counted_from])
+        period = PromisedPeriod.from_storage(value)
+        return ctx.t(
+            "interview.summary.period",
+            promised=describe_period(ctx, period),
+            due=ctx.fmt_date(calendar.followup_day(interview_date, period)),
+        )
+    if q.kind is AnswerKind.YES_NO:
+        shown = ctx.t("interview.choice.yes" if value else "interview.choice.no")
+        memo = data.get(q.follow_up.key) if q.follow_up is not None else None
+        return (
+            ctx.t("interview.summary.with_memo", answer=shown, memo=memo)
+            if value and memo
+            else shown
+        )
+    return str(value)
+
+
+def _summary(ctx: Context, table: Registration, data: dict[str, Any]) -> Reply:
+    lines = "\n".join(
+        ctx.t("interview.summary.line", label=ctx.t(q.label_key), value=_shown(ctx, q, data))
+        for q in table.on_card(data)
     )
     return ctx.reply(
-        text,
+        ctx.t("interview.summary.card", lines=lines),
         [
-            ctx.button("interview.summary.save", flow_action(FLOW, "summary", "save")),
-            ctx.button("interview.summary.edit", flow_action(FLOW, "summary", "edit")),
-            ctx.button("controls.cancel", flow_action(FLOW, "summary", CANCEL)),
+            ctx.button("interview.summary.save", flow_action(FLOW, SUMMARY, "save")),
+            ctx.button("interview.summary.edit", flow_action(FLOW, SUMMARY, "edit")),
+            ctx.button("controls.cancel", flow_action(FLOW, SUMMARY, CANCEL)),
         ],
         columns=3,
     )
 
 
-async def _take_summary(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply]:
+async def _take_summary(
+    ctx: Context, table: Registration, data: dict[str, Any], reply: Answer
+) -> list[Reply]:
     value = reply.value or _label_match(ctx, reply.text, "interview.summary", ("save", "edit"))
     if value == "edit":
-        await ctx.go(FLOW, "edit_pick", data)
-        return [_ask(ctx, "edit_pick", data)]
+        await ctx.go(FLOW, EDIT_PICK, data)
+        return [_ask(ctx, table, EDIT_PICK, data)]
     if value == "save":
-        return await _save(ctx, data)
-    return [ctx.reply(ctx.t("interview.use_buttons")), _summary(ctx, data)]
+        return await _save(ctx, table, data)
+    return [ctx.reply(ctx.t("interview.use_buttons")), _summary(ctx, table, data)]
 
 
-async def _take_edit_pick(ctx: Context, data: dict[str, Any], reply: Answer) -> list[Reply]:
-    value = reply.value or _label_match(ctx, reply.text, "interview.field", EDITABLE)
-    if value not in EDITABLE:
-        return [ctx.reply(ctx.t("interview.use_buttons")), _ask(ctx, "edit_pick", data)]
+async def _take_edit_pick(
+    ctx: Context, table: Registration, data: dict[str, Any], reply: Answer
+) -> list[Reply]:
+    editable = tuple(q.key for q in table.editable(data))
+    value = reply.value or _label_match(ctx, reply.text, "interview.field", editable)
+    if value not in editable:
+        return [ctx.reply(ctx.t("interview.use_buttons")), _ask(ctx, table, EDIT_PICK, data)]
     data["_editing"] = True
     data["_trail"] = []
     await ctx.go(FLOW, value, data)
-    return [_ask(ctx, value, data)]
+    return [_ask(ctx, table, value, data)]
 
 
-def _data_from(interview: Interview) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "_trail": [],
-        "_iid": interview.id,
-        "company": interview.company,
-        "date": interview.interview_date.isoformat(),
-        "stage": interview.stage,
-        "promised": interview.promised,
-        "method": interview.contact_method,
-    }
-    optional = {
-        "interviewer": interview.interviewer_name,
-        "contact": interview.interviewer_contact,
-        "asked": interview.asked_what_if_silent,
-        "asked_memo": interview.asked_memo,
-        "good": interview.reflection_good,
-        "improve": interview.reflection_improve,
-    }
-    data.update({k: v for k, v in optional.items() if v is not None})
+def _data_from(interview: Interview, table: Registration) -> dict[str, Any]:
+    data: dict[str, Any] = {"_trail": [], "_iid": interview.id}
+    for column in table.columns():
+        value = getattr(interview, column.attribute)
+        if value is None:
+            continue
+        data[column.data] = value.isoformat() if column.codec is Codec.ISO_DATE else value
     return data
 
 
-def _apply(interview: Interview, data: dict[str, Any]) -> None:
-    interview.company = data["company"]
-    interview.interview_date = date.fromisoformat(data["date"])
-    interview.stage = data["stage"]
-    interview.promised = data["promised"]
-    interview.contact_method = data["method"]
-    interview.interviewer_name = data.get("interviewer")
-    interview.interviewer_contact = data.get("contact")
-    interview.asked_what_if_silent = data.get("asked")
-    interview.asked_memo = data.get("asked_memo")
-    interview.reflection_good = data.get("good")
-    interview.reflection_improve = data.get("improve")
+def _apply(interview: Interview, data: dict[str, Any], table: Registration) -> None:
+    for column in table.columns():
+        value = data.get(column.data)
+        if column.codec is Codec.ISO_DATE and value is not None:
+            value = date.fromisoformat(value)
+        setattr(interview, column.attribute, value)
 
 
-async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
+async def _save(ctx: Context, table: Registration, data: dict[str, Any]) -> list[Reply]:
     interview_id = data.get("_iid")
     if interview_id is not None:
         existing = await ctx.uow.interviews.owned(ctx.user.id, int(interview_id))
@@ -552,7 +455,7 @@ async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
             existing.interview_date.isoformat() != data["date"]
             or existing.promised != data["promised"]
         )
-        _apply(existing, data)
+        _apply(existing, data, table)
         await ctx.end_flow()
         replies = [ctx.reply(ctx.t("interview.updated", company=existing.company))]
         if schedule_changed and InterviewStatus(existing.status).is_open:
@@ -562,7 +465,7 @@ async def _save(ctx: Context, data: dict[str, Any]) -> list[Reply]:
         return replies
     interview = Interview(status=InterviewStatus.WAITING.value, followups_sent=0, muted=False)
     interview.user_id = ctx.user.id
-    _apply(interview, data)
+    _apply(interview, data, table)
     ctx.uow.interviews.add(interview)
     await ctx.uow.interviews.flush()
     ctx.uow.history.record(interview.id, None, InterviewStatus.WAITING.value)

@@ -9,6 +9,7 @@ from typing import Any
 from domain.protocol import Document, Reply
 from handlers.context import Context
 from handlers.menu import main_menu
+from handlers.registration import REGISTRATION
 
 EXPORT_VERSION = 1
 
@@ -26,17 +27,11 @@ async def export_data(ctx: Context) -> list[Reply]:
         history = await ctx.uow.history.for_interview(interview.id)
         interviews.append(
             {
-                "company": interview.company,
-                "interview_date": _plain(interview.interview_date),
-                "stage": interview.stage,
-                "promised": interview.promised,
-                "contact_method": interview.contact_method,
-                "interviewer_name": interview.interviewer_name,
-                "interviewer_contact": interview.interviewer_contact,
-                "asked_what_if_silent": interview.asked_what_if_silent,
-                "asked_memo": interview.asked_memo,
-                "reflection_good": interview.reflection_good,
-                "reflection_improve": interview.reflection_improve,
+                # The answers, named by their columns, in the order they are asked.
+                **{
+                    column.attribute: _plain(getattr(interview, column.attribute))
+                    for column in REGISTRATION.columns()
+                },
                 "status": interview.status,
                 "followups_sent": interview.followups_sent,
                 "created_at": _plain(interview.created_at),

@@ -10,6 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
 RENRAKU = str(Path(sys.executable).with_name("renraku"))
 
 
@@ -46,3 +49,41 @@ async def renraku_process(
         assert "Traceback" not in logs
         for secret in never_logged:
             assert secret not in logs, "a secret or personal detail reached the logs"
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0
+) -> None:
+    """Poll a condition until it holds; fail with ``what`` once the timeout has passed."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting: {what}")
+        await asyncio.sleep(0.02)
+
+
+async def metric(port: int, name: str, **labels: str) -> float:
+    """One sample of the running process's /metrics (0 when it is not there yet)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        body = await response.text()
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return 0.0
+
+
+async def wait_for_reminder_pass(port: int) -> None:
+    """Wait until this process's reminder dispatcher has finished a whole pass.
+
+    A process counts from zero, and it runs a pass as it starts: once one is counted, every
+    row that was due at start has been looked at.
+    """
+
+    async def counted() -> bool:
+        return await metric(port, "renraku_reminder_passes_total") > 0
+
+    await wait_until(counted, "a completed reminder pass")

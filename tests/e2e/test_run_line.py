@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from messages.catalog import load_catalog
 from tests.channels.line.support import LineUser
-from tests.e2e.process import renraku_process
+from tests.e2e.process import renraku_process, wait_for_reminder_pass, wait_until
 from tests.fakes.line_api import (
     DEFAULT_SECRET,
     DEFAULT_TOKEN,
@@ -21,6 +22,7 @@ from tests.fakes.line_api import (
     LineWebhookClient,
     clipboard_actions,
 )
+from tests.walker import Typed, Walker
 
 USER_ID = "U00000000000000000000000000e2e01"
 
@@ -32,22 +34,23 @@ def _free_port() -> int:
 
 
 async def _wait_healthy(port: int, process: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            if process.returncode is not None:
-                raise AssertionError("renraku run exited at start")
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("renraku run never became healthy")
+    async def healthy() -> bool:
+        if process.returncode is not None:
+            raise AssertionError("renraku run exited at start")
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{port}/healthz") as response,
+            ):
+                return response.status == 200
+        except aiohttp.ClientError:
+            return False
+
+    await wait_until(healthy, "renraku run to become healthy")
 
 
 @asynccontextmanager
-async def renraku_run(fake: FakeLineApi, db: Path) -> AsyncIterator[LineUser]:
+async def renraku_run(fake: FakeLineApi, db: Path) -> AsyncIterator[tuple[LineUser, int]]:
     port = _free_port()
     settings = {
         "LINE_CHANNEL_SECRET": DEFAULT_SECRET,
@@ -62,7 +65,7 @@ async def renraku_run(fake: FakeLineApi, db: Path) -> AsyncIterator[LineUser]:
     secrets = [DEFAULT_TOKEN, DEFAULT_SECRET, USER_ID, "株式会社サンプル"]
     async with renraku_process(db, settings, ready, secrets):
         client = LineWebhookClient(f"http://127.0.0.1:{port}/webhook/line")
-        yield LineUser(fake, client, USER_ID)
+        yield LineUser(fake, client, USER_ID), port
 
 
 async def test_run_registers_by_signed_webhooks_and_pushes_one_follow_up(tmp_path: Path) -> None:
@@ -71,7 +74,7 @@ async def test_run_registers_by_signed_webhooks_and_pushes_one_follow_up(tmp_pat
     interview_day = datetime.now(UTC).astimezone(ZoneInfo("Asia/Tokyo")).date() - timedelta(days=25)
     db = tmp_path / "renraku.db"
     try:
-        async with renraku_run(fake, db) as user:
+        async with renraku_run(fake, db) as (user, _):
             assert "Renraku" in "".join(str(m) for m in await user.follow())
             await user.say("応募者A")
             # No quiet hours, so the overdue follow-up may go out whatever the time of day.
@@ -80,23 +83,27 @@ async def test_run_registers_by_signed_webhooks_and_pushes_one_follow_up(tmp_pat
             await user.press("止めない")
             assert "なし" in user.text
             await user.say("面接を記録")
-            await user.say("株式会社サンプル")
-            await user.press("日付を入力")
-            await user.say(interview_day.isoformat())
-            await user.press("一次面接")
-            await user.press("2週間以内")
-            await user.press("メール")
-            await user.say("人事部 採用担当")
-            await user.say("スキップ")
-            await user.press("いいえ")
-            await user.say("スキップ")
-            await user.say("スキップ")
-            assert "株式会社サンプル" in user.text
+            answers = {
+                "company": "株式会社サンプル",
+                "date": "日付を入力",
+                "date_input": interview_day.isoformat(),
+                "stage": "一次面接",
+                "promised": "2週間以内",
+                "method": "メール",
+                "interviewer": "人事部 採用担当",
+                "contact": Typed("スキップ"),
+                "asked": "いいえ",
+                "good": Typed("スキップ"),
+                "improve": Typed("スキップ"),
+            }
+            card = await Walker(load_catalog()).walk(user, answers)
+            assert "株式会社サンプル" in card
             await user.press("保存")
-            for _ in range(200):
-                if fake.accepted_pushes:
-                    break
-                await asyncio.sleep(0.1)
+
+            async def pushed() -> bool:
+                return bool(fake.accepted_pushes)
+
+            await wait_until(pushed, "the follow-up push")
             await user.say("一覧")
             assert "株式会社サンプル" in user.text
         [push] = fake.accepted_pushes
@@ -107,8 +114,11 @@ async def test_run_registers_by_signed_webhooks_and_pushes_one_follow_up(tmp_pat
         # Every conversation answer used a reply token; the only push is the reminder.
         assert len(fake.replies) >= 15
 
-        async with renraku_run(fake, db):
-            await asyncio.sleep(3)
+        # A restart pushes nothing again: once its dispatcher has finished a whole pass over
+        # what was due, no second push has gone out.
+        async with renraku_run(fake, db) as (_, port):
+            await wait_for_reminder_pass(port)
+            assert len(fake.accepted_pushes) == 1
         assert len(fake.accepted_pushes) == 1
     finally:
         await fake.stop()

@@ -12,10 +12,10 @@ import pytest
 from bot.line_admin import MENU_KEYS
 from domain.calendar import PeriodUnit
 from domain.parsing import TextProblem
-from handlers import interview
 from handlers.followup import COPY_PARTS
+from handlers.registration import METHODS, PROMISE_PRESET_KEYS, REGISTRATION, STAGES
 from handlers.router import COMMANDS
-from handlers.settings import LANGUAGES, QUIET_PRESETS
+from handlers.settings import QUIET_PRESETS
 from messages.catalog import (
     LOCALES,
     Catalog,
@@ -160,9 +160,6 @@ def test_handlers_only_name_keys_that_exist(catalog: Catalog) -> None:
 
 # --- keys built at run time -----------------------------------------------------------------
 
-_TEXT_STEPS = tuple(
-    name for name, step in interview.STEPS.items() if step.ask.__qualname__.startswith("_text_step")
-)
 _TEMPLATE_FIELDS = {"sender", "company", "addressee", "interview_date", "promised", "stage"}
 _PERIOD_KEYS = {
     unit: "date" if unit is PeriodUnit.DATE else unit.name.lower() for unit in PeriodUnit
@@ -179,18 +176,33 @@ def _family(
 # Every key a handler builds from a value, with the parameters the code passes to it. The
 # patterns are the f-strings as the scan below sees them (each ``{...}`` written ``{}``).
 BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
-    "interview.field.{}": _family("interview.field.{}", interview.EDITABLE),
-    "interview.stage.{}": _family("interview.stage.{}", interview.STAGES),
-    "interview.promise.{}": _family(
-        "interview.promise.{}", [*interview.PROMISE_PRESETS, "date", "none"]
-    ),
-    "interview.method.{}": _family("interview.method.{}", interview.METHODS),
-    "interview.method_tip.{}": _family("interview.method_tip.{}", interview.METHODS),
-    "interview.ask.{}": _family("interview.ask.{}", _TEXT_STEPS),
-    # _label_match: a typed button label, for the stage and method buttons.
+    # A follow-up question (a typed date) is given an example date; a main question nothing.
+    "interview.ask.{}": [
+        *[(q.question_key, frozenset()) for q in REGISTRATION.questions],
+        *[
+            (q.follow_up.question_key, frozenset({"example"}))
+            for q in REGISTRATION.questions
+            if q.follow_up is not None
+        ],
+    ],
+    "interview.field.{}": [(q.label_key, frozenset()) for q in REGISTRATION.questions],
+    "interview.promise.{}": _family("interview.promise.{}", PROMISE_PRESET_KEYS),
+    "interview.stage.{}": _family("interview.stage.{}", STAGES),
+    # The registration table names its own keys (question, field label); the flow builds
+    # "<labels>.<value>" and "<echo>.<value>" for each choice, and phrases periods.
     "{}.{}": [
-        *_family("interview.stage.{}", interview.STAGES),
-        *_family("interview.method.{}", interview.METHODS),
+        *[(q.label_key, frozenset()) for q in REGISTRATION.questions],
+        *[
+            (f"{q.labels}.{value}", frozenset())
+            for q in REGISTRATION.questions
+            for value in q.choices
+        ],
+        *[
+            (f"{q.echo}.{value}", frozenset())
+            for q in REGISTRATION.questions
+            if q.echo is not None
+            for value in q.choices
+        ],
         *[
             (f"{table}.{_PERIOD_KEYS[unit]}", frozenset(_PERIOD_PARAMS[unit]))
             for table in ("period", "template_period")
@@ -203,15 +215,15 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
         ("template_period.date", frozenset({"date"})),
     ],
     "status.{}": _family("status.{}", [s.value for s in InterviewStatus]),
-    "template_stage.{}": _family("template_stage.{}", interview.STAGES),
+    "template_stage.{}": _family("template_stage.{}", STAGES),
     "reminders.copy.{}": _family("reminders.copy.{}", COPY_PARTS),
     "templates.{}.{}": [
         (f"templates.{template}.{part}", frozenset(_TEMPLATE_FIELDS))
         for template in ("followup", "recheck")
         for part in COPY_PARTS
     ],
-    "reminders.halfway.check.{}": _family("reminders.halfway.check.{}", interview.METHODS),
-    "settings.language_name.{}": _family("settings.language_name.{}", LANGUAGES),
+    "reminders.halfway.check.{}": _family("reminders.halfway.check.{}", METHODS),
+    "settings.language_name.{}": _family("settings.language_name.{}", LOCALES),
     "settings.quiet_preset.{}": _family(
         "settings.quiet_preset.{}", [key.replace("-", "_") for key in QUIET_PRESETS]
     ),

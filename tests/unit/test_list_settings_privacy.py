@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.bootstrap import Renraku
 from bot.engine import Engine
+from handlers.registration import REGISTRATION
 from storage.models import Interview, Reminder, User
 from tests.support import Chat, ManualClock
 from tests.unit.test_registration import onboard, register_by_taps
@@ -187,6 +188,9 @@ async def test_a_time_zone_that_is_not_one_is_refused_kindly(engine: Engine, typ
     assert "タイムゾーンとして読み取れません" in chat.text
 
 
+NOT_ANSWERS = ("status", "followups_sent", "created_at", "status_history")
+
+
 async def test_export_sends_all_own_data_as_json(app: Renraku, engine: Engine) -> None:
     chat = Chat(engine)
     other = Chat(engine, "other")
@@ -201,6 +205,22 @@ async def test_export_sends_all_own_data_as_json(app: Renraku, engine: Engine) -
     assert [i["company"] for i in payload["interviews"]] == ["株式会社サンプル"]
     assert payload["interviews"][0]["status_history"][0]["to"] == "waiting"
     assert "別の会社" not in document.content.decode()
+    # Every answer, under the same keys as before the table (the export format is versioned).
+    answers = {k: v for k, v in payload["interviews"][0].items() if k not in NOT_ANSWERS}
+    assert answers == {
+        "company": "株式会社サンプル",
+        "interview_date": "2026-11-25",
+        "stage": "first",
+        "promised": "weeks:2",
+        "contact_method": "email",
+        "interviewer_name": "人事部 採用担当",
+        "interviewer_contact": "saiyo@example.co.jp",
+        "asked_what_if_silent": True,
+        "asked_memo": "人事部に電話してよいとのこと",
+        "reflection_good": "志望動機を具体的に話せた",
+        "reflection_improve": "逆質問をもっと用意する",
+    }
+    assert list(answers) == [c.attribute for c in REGISTRATION.columns()]
 
 
 async def test_deleteme_confirms_then_removes_everything_of_that_user_only(

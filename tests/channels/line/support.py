@@ -6,7 +6,9 @@ from typing import Any
 
 from bot.bootstrap import Renraku
 from bot.channels.line import LineChannel
+from messages.catalog import load_catalog
 from tests.fakes.line_api import FakeLineApi, LineWebhookClient, all_text, postback_buttons
+from tests.walker import Typed, Walker
 
 Messages = list[dict[str, Any]]
 
@@ -64,25 +66,35 @@ class LineUser:
     def text(self) -> str:
         return all_text(self.last)
 
+    def shown(self) -> tuple[str, list[str]]:
+        """What the walker reads: the last answer's text and its buttons' labels."""
+        labels = [b.get("displayText") or b.get("label") or "" for b in self.buttons()]
+        return self.text, [*labels, *self.quick_labels()]
+
 
 async def onboard(user: LineUser, name: str = "応募者") -> None:
     await user.follow()
     await user.say(name)
 
 
+# The answers a LINE user gives; the last one is typed, not tapped.
+ANSWERS = {
+    "date": "今日",
+    "stage": "一次面接",
+    "promised": "2週間以内",
+    "method": "メール",
+    "interviewer": "人事部 採用担当",
+    "contact": "saiyo@example.co.jp",
+    "asked": "いいえ",
+    "good": "志望動機を具体的に話せた",
+    "improve": Typed("スキップ"),
+}
+
+
 async def register_interview(user: LineUser, company: str = "株式会社サンプル") -> str:
     """Record one interview with taps and typing, as a LINE user would; returns the summary."""
     await user.press("面接を記録")
-    await user.say(company)
-    await user.press("今日")
-    await user.press("一次面接")
-    await user.press("2週間以内")
-    await user.press("メール")
-    await user.say("人事部 採用担当")
-    await user.say("saiyo@example.co.jp")
-    await user.press("いいえ")
-    await user.say("志望動機を具体的に話せた")
-    await user.say("スキップ")  # typed, not tapped
-    summary = user.text
-    await user.press("保存")
+    walker = Walker(load_catalog())
+    summary = await walker.walk(user, ANSWERS | {"company": company})
+    await user.press(walker.save)
     return summary

@@ -12,6 +12,7 @@ from bot.config import Settings
 from storage.models import Interview, User
 from tests.fakes.telegram_api import FakeTelegramAPI, FakeUser, Sent
 from tests.support import ManualClock, sqlite_settings
+from tests.walker import Walker
 
 
 def telegram_settings(tmp_path: Path, fake: FakeTelegramAPI, **overrides: object) -> Settings:
@@ -106,22 +107,52 @@ def label(app: Renraku, key: str, locale: str = "ja") -> str:
     return app.catalog.text(locale, key)
 
 
+class Talking:
+    """A TelegramChat as the walker sees it: the last answer's text and buttons."""
+
+    def __init__(self, chat: TelegramChat, seen: list[Sent]) -> None:
+        self.chat, self.seen = chat, seen
+        self.last: list[Sent] = []
+
+    async def say(self, text: str) -> list[Sent]:
+        return self._took(await self.chat.say(text))
+
+    async def press(self, label: str) -> list[Sent]:
+        return self._took(await self.chat.press(label))
+
+    def _took(self, sent: list[Sent]) -> list[Sent]:
+        self.last = sent
+        self.seen += sent
+        return sent
+
+    def shown(self) -> tuple[str, list[str]]:
+        labels = [str(b["text"]) for m in self.last for b in m.callback_buttons()]
+        return self.chat.text(self.last), labels
+
+
+ANSWERS = {
+    "date": "interview.choice.yesterday",
+    "stage": "interview.stage.first",
+    "promised": "interview.promise.w2",
+    "method": "interview.method.email",
+    "asked": "interview.choice.no",
+}
+
+
 async def register_interview(app: Renraku, chat: TelegramChat, company: str) -> list[Sent]:
     """The whole registration, by taps and typed text; returns every message it produced."""
-    t = lambda key: label(app, key)  # noqa: E731
     seen: list[Sent] = []
-    seen += await chat.press(t("menu.new"))
-    seen += await chat.say(company)
-    seen += await chat.press(t("interview.choice.yesterday"))
-    seen += await chat.press(t("interview.stage.first"))
-    seen += await chat.press(t("interview.promise.w2"))
-    seen += await chat.press(t("interview.method.email"))
-    seen += await chat.say("採用担当")
-    seen += await chat.say("sato@example.co.jp")
-    seen += await chat.press(t("interview.choice.no"))
-    seen += await chat.press(t("controls.skip"))
-    seen += await chat.say("志望動機は具体的に話せた。逆質問をもっと準備したい。")
-    seen += await chat.press(t("interview.summary.save"))
+    talking = Talking(chat, seen)
+    await talking.press(label(app, "menu.new"))
+    answers = {step: label(app, key) for step, key in ANSWERS.items()} | {
+        "company": company,
+        "interviewer": "採用担当",
+        "contact": "sato@example.co.jp",
+        "improve": "志望動機は具体的に話せた。逆質問をもっと準備したい。",
+    }
+    walker = Walker(app.catalog)
+    await walker.walk(talking, answers)
+    await talking.press(walker.save)
     return seen
 
 

@@ -151,9 +151,11 @@ async def test_stale_and_malformed_buttons_get_a_kind_message(
     app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat
 ) -> None:
     stale = label(app, "errors.stale_button").splitlines()[0]
+    unexpected = label(app, "errors.unexpected").splitlines()[0]
     for data in ("zz:nonsense", "a:new:stage:first", "i:notanumber:res", "x" * 200, ""):
         sent = await aoi.press_data(data)
         assert sent and stale in aoi.text(sent), data
+        assert unexpected not in aoi.text(sent), data
     opened = fake.calls_to("answerCallbackQuery")
     assert len(opened) >= 5 and all(c.status == 200 for c in opened)
 
