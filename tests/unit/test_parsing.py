@@ -14,6 +14,7 @@ from domain.parsing import (
     Contact,
     TextProblem,
     clean_text,
+    dates,
     parse_contact,
     parse_date,
     parse_period,
@@ -197,7 +198,7 @@ def test_long_input_never_reaches_dateparser(monkeypatch: pytest.MonkeyPatch) ->
     def boom(*_args: object) -> object:
         raise AssertionError("dateparser must not be called")
 
-    monkeypatch.setattr(parsing, "_date_parser", boom)
+    monkeypatch.setattr(dates, "_date_parser", boom)
     assert parse_date("tomorrow " * 2_000, TODAY, prefer="future") is None
     assert parse_date("x" * 10_000, TODAY, prefer="past") is None
     assert parse_period("x" * 10_000, TODAY) is None
@@ -211,15 +212,15 @@ def test_dateparser_crash_becomes_none(monkeypatch: pytest.MonkeyPatch) -> None:
         def get_date_data(self, _text: str) -> object:
             raise RuntimeError("boom")
 
-    monkeypatch.setattr(parsing, "_date_parser", lambda *_args: Exploding())
+    monkeypatch.setattr(dates, "_date_parser", lambda *_args: Exploding())
     assert parse_date("tomorrow", TODAY, prefer="future") is None
     assert parse_date("Nov 25", TODAY, prefer="past") is None
 
 
 def test_dateparser_instance_is_cached_per_day() -> None:
-    first = parsing._date_parser(TODAY, "past", "MDY")
-    assert parsing._date_parser(TODAY, "past", "MDY") is first
-    assert parsing._date_parser(NEW_YEAR, "past", "MDY") is not first
+    first = dates._date_parser(TODAY, "past", "MDY")
+    assert dates._date_parser(TODAY, "past", "MDY") is first
+    assert dates._date_parser(NEW_YEAR, "past", "MDY") is not first
 
 
 def test_importing_parsing_does_not_import_dateparser() -> None:
