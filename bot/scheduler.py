@@ -184,6 +184,13 @@ class ReminderDispatcher:
         self._idle.clear()
         self._kick.set()
 
+    def alive(self) -> bool:
+        """True while started and neither the wake-ups nor the worker task have died."""
+        scheduler, worker = self._scheduler, self._worker
+        return (
+            scheduler is not None and scheduler.running and worker is not None and not worker.done()
+        )
+
     async def wait_idle(self) -> None:
         """Wait until every requested run has finished (for tests and orderly shutdowns)."""
         await self._idle.wait()
@@ -409,8 +416,14 @@ class ReminderDispatcher:
                     delivery.replies,
                     idempotency_key=delivery.claim.idempotency_key,
                 )
-        except TimeoutError as exc:
-            raise RetryLater("push timed out") from exc
+        except RecipientGone:
+            raise  # the user left; the channel itself worked
+        except Exception as exc:
+            if self._metrics is not None:
+                self._metrics.channel_errors.labels(delivery.channel).inc()
+            if isinstance(exc, TimeoutError):
+                raise RetryLater("push timed out") from exc
+            raise
 
     # --- outcomes -------------------------------------------------------------------------
 
