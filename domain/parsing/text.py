@@ -6,8 +6,6 @@ import enum
 import re
 import unicodedata
 
-import regex  # type: ignore[import-untyped, unused-ignore]
-
 __all__ = ["TextProblem", "clean_text"]
 
 
@@ -22,17 +20,29 @@ class TextProblem(enum.StrEnum):
 
 _NEWLINES = re.compile(r"\r\n|[\r\u2028\u2029]")
 _HORIZONTAL_SPACE_RUN = re.compile(r"[^\S\n]{2,}")
-_GRAPHEME = regex.compile(r"\X")
+# Invisible marks that reorder or hide text (bidi overrides and isolates, zero-width
+# space, LRM/RLM, BOM): typed or pasted into a company name they make the summary card
+# and the follow-up e-mail read differently from what is stored. ZWJ (U+200D) and the
+# variation selectors stay: emoji sequences need them.
+_INVISIBLE = str.maketrans(
+    dict.fromkeys(
+        [
+            0x200B,
+            0x200E,
+            0x200F,
+            0x2060,
+            0xFEFF,
+            0x061C,
+            *range(0x202A, 0x202F),
+            *range(0x2066, 0x206A),
+        ]
+    )
+)
 
 
 def _has_control_chars(s: str) -> bool:
     """True for C0/C1 controls other than newline and tab, and for lone surrogates."""
     return any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in s)
-
-
-def _length(s: str) -> int:
-    """Length as a person counts it: one per grapheme, so 👍🏽 or 🇯🇵 is 1."""
-    return len(_GRAPHEME.findall(s))
 
 
 def _has_word(s: str) -> bool:
@@ -45,14 +55,17 @@ def clean_text(text: str, max_len: int, *, need_word: bool = False) -> str | Tex
 
     ``need_word`` refuses answers made only of emoji or symbols, for names of things.
     """
-    s = _NEWLINES.sub("\n", text).strip()
+    # NFC, not NFKC: full-width letters in a name are the user's choice, but a decomposed
+    # が (two code points) is the same text as が and must count as one.
+    s = unicodedata.normalize("NFC", _NEWLINES.sub("\n", text).translate(_INVISIBLE)).strip()
     if not s:
         return TextProblem.EMPTY
     if _has_control_chars(s):
         return TextProblem.CONTROL_CHARS
     s = "\n".join(_HORIZONTAL_SPACE_RUN.sub(" ", line).strip() for line in s.split("\n"))
-    # Code points >= graphemes, so only long strings need the slower grapheme count.
-    if len(s) > max_len and _length(s) > max_len:
+    # Code points, as PostgreSQL's VARCHAR(n) counts them, so whatever is accepted here
+    # fits a column as wide as max_len; 👍🏽 counts 2, a family emoji 7.
+    if len(s) > max_len:
         return TextProblem.TOO_LONG
     if need_word and not _has_word(s):
         return TextProblem.NO_WORDS
