@@ -9,6 +9,7 @@ tokens users type (今日, 営業日, ...) appear here, as patterns. One module 
 
 from domain.parsing.contacts import Contact, parse_contact
 from domain.parsing.dates import Prefer, parse_date
+from domain.parsing.ids import parse_id
 from domain.parsing.periods import parse_period
 from domain.parsing.text import TextProblem, clean_text
 
@@ -19,5 +20,6 @@ __all__ = [
     "clean_text",
     "parse_contact",
     "parse_date",
+    "parse_id",
     "parse_period",
 ]
