@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -17,7 +18,7 @@ from bot.housekeeping import Housekeeping
 from bot.inbox import DurableInbox
 from bot.logs import where_it_failed
 from bot.reminders import ReminderDispatcher
-from bot.web import Metrics, WebServer
+from bot.web import HealthCheck, Metrics, WebServer
 from domain.protocol import Pusher
 from handlers.router import COMMANDS
 from messages.catalog import DEFAULT_LOCALE, LOCALES, Catalog, load_catalog
@@ -114,6 +115,7 @@ async def bootstrap(
         worker_id=worker_id(),
     )
     engine.set_reminders_listener(app.dispatcher.wake)
+    engine.set_failure_listener(lambda channel: metrics.channel_errors.labels(channel).inc())
     if with_channels:
         _add_channels(app)
     return app
@@ -124,10 +126,26 @@ def worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
+def health_checks(app: Renraku) -> dict[str, HealthCheck]:
+    """What /healthz asks: the database answers, and reminders are still being sent."""
+
+    async def database() -> bool:
+        # Autocommit: a probe should not queue behind a writer for SQLite's write lock.
+        async with app.db.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("SELECT 1"))
+        return True
+
+    async def reminders() -> bool:
+        return app.dispatcher is not None and app.dispatcher.alive()
+
+    return {"database": database, "reminders": reminders}
+
+
 def _add_channels(app: Renraku) -> None:
     settings = app.settings
     # Always served when channels run: /healthz and /metrics matter in polling mode too.
-    app.web = WebServer(settings.host, settings.port, app.metrics)
+    app.web = WebServer(settings.host, settings.port, app.metrics, health_checks(app))
     # Each SDK is imported only when its channel is on: line-bot-sdk alone adds ~30 MiB.
     if settings.line_enabled:
         from bot.channels.line import CHANNEL as LINE

@@ -40,12 +40,17 @@ class Engine:
         self._default_timezone = default_timezone
         self.clock = clock
         self._on_reminders_changed = on_reminders_changed
+        self._on_failure: Callable[[str], None] | None = None
         # One update per chat at a time inside this process; the database transaction
         # keeps replicas honest with each other.
         self._order: ChatOrder[Address] = ChatOrder()
 
     def set_reminders_listener(self, listener: Callable[[], None]) -> None:
         self._on_reminders_changed = listener
+
+    def set_failure_listener(self, listener: Callable[[str], None]) -> None:
+        """Call listener with the channel's name whenever handling an event fails."""
+        self._on_failure = listener
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Handle one user event; never raises for a handler's fault."""
@@ -60,6 +65,8 @@ class Engine:
                     incoming.kind.value,
                     where_it_failed(exc),
                 )
+                if self._on_failure is not None:
+                    self._on_failure(incoming.address.channel)
                 return [
                     Reply(text=self.catalog.text(self._locale_hint(incoming), "errors.unexpected"))
                 ]

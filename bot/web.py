@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -12,6 +13,15 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 log = logging.getLogger(__name__)
 
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# True when the part it names works; False or an exception when it does not.
+HealthCheck = Callable[[], Awaitable[bool]]
+
+# A probe that hangs is a failed probe: the orchestrator's own timeout is usually a few
+# seconds, and it should hear which part is stuck rather than time out itself.
+CHECK_TIMEOUT = 2.0
+# Webhook bodies are a few kilobytes; anything bigger is refused with 413 before a
+# handler reads it.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class Metrics:
@@ -40,15 +50,31 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.channel_errors = Counter(
+            "renraku_channel_errors_total",
+            "Events a channel failed to handle or answer, and pushes that failed",
+            ["channel"],
+            registry=self.registry,
+        )
 
 
 class WebServer:
     """An aiohttp server that channels add their routes to before it starts."""
 
-    def __init__(self, host: str, port: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        metrics: Metrics,
+        checks: Mapping[str, HealthCheck] | None = None,
+        *,
+        check_timeout: float = CHECK_TIMEOUT,
+    ) -> None:
         self._host, self._port = host, port
         self.metrics = metrics
-        self.app = web.Application(client_max_size=1024 * 1024)
+        self._checks = dict(checks or {})
+        self._check_timeout = check_timeout
+        self.app = web.Application(client_max_size=MAX_BODY_BYTES)
         self.app.router.add_get("/healthz", self._healthz)
         self.app.router.add_get("/metrics", self._metrics)
         self._runner: web.AppRunner | None = None
@@ -58,7 +84,22 @@ class WebServer:
         self.app.router.add_post(path, handler)
 
     async def _healthz(self, _request: web.Request) -> web.Response:
+        """200 when every check passes; 503 naming each part that failed."""
+        names = list(self._checks)
+        results = await asyncio.gather(*(self._passes(name) for name in names))
+        failing = {name: "unavailable" for name, ok in zip(names, results, strict=True) if not ok}
+        if failing:
+            return web.json_response({"status": "unavailable", **failing}, status=503)
         return web.json_response({"status": "ok"})
+
+    async def _passes(self, name: str) -> bool:
+        try:
+            async with asyncio.timeout(self._check_timeout):
+                return await self._checks[name]()
+        except Exception as exc:
+            # The type only: a driver's message can carry the connection string.
+            log.warning("health check %s failed: %s", name, type(exc).__name__)
+            return False
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         body = generate_latest(self.metrics.registry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from domain.calendar import PromisedPeriod
+from domain.parsing import parse_id
 from domain.protocol import Choice, CopyItem, Reply
 from handlers import interview as interview_flow
 from handlers import outcome, planning
@@ -260,7 +261,7 @@ async def after_sent(ctx: Context, interview: Interview, reminder_kind: str) -> 
 
 async def followup_action(ctx: Context, args: list[str]) -> list[Reply]:
     """Handle ``f:<id>:<done|later|mute|came>`` for the presser's own open interview."""
-    if len(args) != 2 or not args[0].isdigit():
+    if len(args) != 2 or parse_id(args[0]) is None:
         return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
     interview = await ctx.uow.interviews.owned(ctx.user.id, int(args[0]))
     if interview is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.parsing import parse_id
 from domain.protocol import Reply
 from handlers import interview as interview_flow
 from handlers import outcome, planning
@@ -66,7 +67,7 @@ async def show_list(ctx: Context) -> list[Reply]:
 
 async def interview_action(ctx: Context, args: list[str]) -> list[Reply]:
     """``i:<id>:<op>`` from a card; the id counts only if the interview is the presser's own."""
-    if len(args) != 2 or not args[0].isdigit():
+    if len(args) != 2 or parse_id(args[0]) is None:
         return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
     found = await ctx.uow.interviews.owned(ctx.user.id, int(args[0]))
     if found is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.parsing import TextProblem, clean_text
+from domain.parsing import TextProblem, clean_text, parse_id
 from domain.protocol import Reply
 from handlers import interview as interview_flow
 from handlers import planning
@@ -46,7 +46,7 @@ async def set_status(ctx: Context, interview: Interview, status: InterviewStatus
 
 async def outcome_action(ctx: Context, args: list[str]) -> list[Reply]:
     """``o:<id>:<pass|rej|decl|next|reflect>``; the id must be the presser's own interview."""
-    if len(args) != 2 or not args[0].isdigit():
+    if len(args) != 2 or parse_id(args[0]) is None:
         return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
     interview = await ctx.uow.interviews.owned(ctx.user.id, int(args[0]))
     if interview is None:

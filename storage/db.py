@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +24,11 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 def _tune_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # The sqlite3 driver's legacy transaction control (Python < 3.16) never emits BEGIN
+    # before SELECT or SAVEPOINT, so a savepoint opened first ran as its own transaction
+    # and its RELEASE committed it, whatever the unit of work did next. None hands BEGIN
+    # to SQLAlchemy (_begin_sqlite): SQLAlchemy's documented fix for pysqlite/aiosqlite.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the one writer; busy_timeout waits instead of failing
     # when a second process (another replica, a migration) holds the write lock.
@@ -34,6 +39,16 @@ def _tune_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
     cursor.close()
 
 
+def _begin_sqlite(connection: Connection) -> None:
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
+    # IMMEDIATE, not DEFERRED: a unit of work reads before it writes, and under WAL a
+    # deferred transaction whose snapshot went stale cannot take the write lock; SQLite
+    # then fails at once with "database is locked" instead of waiting busy_timeout.
+    # Taking the lock at BEGIN makes a second writer wait its turn instead.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine for the URL; a SQLite file's folder is created when missing."""
     path = _sqlite_file(url)
@@ -42,6 +57,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
 

@@ -253,6 +253,7 @@ class LineChannel:
         except Exception as exc:
             # Nobody awaits this task, so say it here; the type only, never the content.
             log.error("line: handling an event failed: %s", type(exc).__name__)
+            self._metrics.channel_errors.labels(CHANNEL).inc()
 
     async def _deliver_one(self, item: Received) -> None:
         started = time.perf_counter()
@@ -276,8 +277,10 @@ class LineChannel:
         except ApiException as exc:
             # The token is single-use and expires; a conversation answer is never pushed instead.
             log.warning("line reply refused: status=%s", exc.status)
+            self._metrics.channel_errors.labels(CHANNEL).inc()
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("line reply failed: %s", type(exc).__name__)
+            self._metrics.channel_errors.labels(CHANNEL).inc()
 
     # --- pushes -----------------------------------------------------------------------------
 

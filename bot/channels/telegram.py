@@ -360,6 +360,11 @@ class TelegramChannel:
             "telegram update failed: %s",
             self._scrub(error) if error is not None else "unknown error",
         )
+        self._count_error()
+
+    def _count_error(self) -> None:
+        if self._metrics is not None:
+            self._metrics.channel_errors.labels(CHANNEL).inc()
 
     def _on_polling_error(self, exc: TelegramError) -> None:
         log.warning("telegram polling error, retrying: %s", self._scrub(exc))
@@ -411,6 +416,7 @@ class TelegramChannel:
             await self._timed(Incoming(address=incoming.address, kind=Kind.UNFOLLOW))
         except TelegramError as exc:
             log.warning("telegram reply not delivered: %s", self._scrub(exc))
+            self._count_error()
 
     # --- webhook ---------------------------------------------------------------------------
 
@@ -431,6 +437,8 @@ class TelegramChannel:
         try:
             payload = await request.json()
             update = Update.de_json(payload, application.bot)
+        except web.HTTPRequestEntityTooLarge:
+            raise  # aiohttp's own 413, not a malformed update
         except Exception:
             log.warning("telegram webhook body is not an update")
             return web.Response(status=400)

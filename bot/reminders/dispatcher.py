@@ -70,7 +70,11 @@ class ReminderDispatcher:
         self._preparer = Preparer(
             uow_factory, catalog, clock, kinds, self._count, worker_id=worker_id
         )
-        self._sender = Sender(pushers, sleep)
+        self._sender = Sender(
+            pushers,
+            sleep,
+            None if metrics is None else (lambda ch: metrics.channel_errors.labels(ch).inc()),
+        )
         self._outcomes = Outcomes(
             uow_factory,
             catalog,
@@ -114,6 +118,11 @@ class ReminderDispatcher:
             return
         self._idle.clear()
         self._kick.set()
+
+    def alive(self) -> bool:
+        """True while started and neither the wake-ups nor the worker task have died."""
+        worker = self._worker
+        return self._wakeups.running and worker is not None and not worker.done()
 
     async def wait_idle(self) -> None:
         """Wait until every requested run has finished (for tests and orderly shutdowns)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from bot.reminders.claims import Claim
-from domain.protocol import Pusher, Reply, RetryLater
+from domain.protocol import Pusher, RecipientGone, Reply, RetryLater
 
 # A push that hangs longer than this is treated like a timeout reported by the channel.
 PUSH_TIMEOUT = 60.0
@@ -50,7 +50,13 @@ def _give_up_in_place(state: RetryCallState) -> bool:
 class Sender:
     """Pushes through the channel of each delivery."""
 
-    def __init__(self, pushers: Mapping[str, Pusher], sleep: Sleep) -> None:
+    def __init__(
+        self,
+        pushers: Mapping[str, Pusher],
+        sleep: Sleep,
+        on_push_failure: Callable[[str], None] | None = None,
+    ) -> None:
+        self._on_push_failure = on_push_failure
         # Kept, not copied: channels registered after construction (the console) count too.
         self._pushers = pushers
         self._sleep = sleep
@@ -83,5 +89,11 @@ class Sender:
                     delivery.replies,
                     idempotency_key=delivery.claim.idempotency_key,
                 )
-        except TimeoutError as exc:
-            raise RetryLater("push timed out") from exc
+        except RecipientGone:
+            raise  # the user left; the channel itself worked
+        except Exception as exc:
+            if self._on_push_failure is not None:
+                self._on_push_failure(delivery.channel)
+            if isinstance(exc, TimeoutError):
+                raise RetryLater("push timed out") from exc
+            raise

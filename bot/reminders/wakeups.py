@@ -41,6 +41,10 @@ class Wakeups:
         scheduler.start()
         self._scheduler = scheduler
 
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None and bool(self._scheduler.running)
+
     def stop(self) -> None:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None and scheduler.running:

@@ -290,6 +290,21 @@ async def test_quiet_hours_hold_a_due_reminder_until_morning(
 # --- delivery faults -------------------------------------------------------------------------
 
 
+async def test_failed_pushes_count_as_channel_errors_but_a_user_leaving_does_not(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        await seed(stack, "u1", [clock.now])
+        await seed(stack, "u2", [clock.now])
+        stack.pusher.fail_next("u1", RetryLater("502"))
+        stack.pusher.fail_next("u2", RecipientGone("blocked"))
+        await stack.dispatcher.run_due()
+        errors = stack.metrics.registry.get_sample_value(
+            "renraku_channel_errors_total", {"channel": "console"}
+        )
+        assert errors == 1.0
+
+
 async def test_429_waits_retry_after_and_then_sends(db_url: str, clock: ManualClock) -> None:
     async with running(db_url, clock) as stack:
         [rid] = await seed(stack, "u1", [clock.now])

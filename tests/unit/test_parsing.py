@@ -14,6 +14,7 @@ from domain.parsing import (
     Contact,
     TextProblem,
     clean_text,
+    dates,
     parse_contact,
     parse_date,
     parse_period,
@@ -197,7 +198,7 @@ def test_long_input_never_reaches_dateparser(monkeypatch: pytest.MonkeyPatch) ->
     def boom(*_args: object) -> object:
         raise AssertionError("dateparser must not be called")
 
-    monkeypatch.setattr(parsing, "_date_parser", boom)
+    monkeypatch.setattr(dates, "_date_parser", boom)
     assert parse_date("tomorrow " * 2_000, TODAY, prefer="future") is None
     assert parse_date("x" * 10_000, TODAY, prefer="past") is None
     assert parse_period("x" * 10_000, TODAY) is None
@@ -211,15 +212,15 @@ def test_dateparser_crash_becomes_none(monkeypatch: pytest.MonkeyPatch) -> None:
         def get_date_data(self, _text: str) -> object:
             raise RuntimeError("boom")
 
-    monkeypatch.setattr(parsing, "_date_parser", lambda *_args: Exploding())
+    monkeypatch.setattr(dates, "_date_parser", lambda *_args: Exploding())
     assert parse_date("tomorrow", TODAY, prefer="future") is None
     assert parse_date("Nov 25", TODAY, prefer="past") is None
 
 
 def test_dateparser_instance_is_cached_per_day() -> None:
-    first = parsing._date_parser(TODAY, "past", "MDY")
-    assert parsing._date_parser(TODAY, "past", "MDY") is first
-    assert parsing._date_parser(NEW_YEAR, "past", "MDY") is not first
+    first = dates._date_parser(TODAY, "past", "MDY")
+    assert dates._date_parser(TODAY, "past", "MDY") is first
+    assert dates._date_parser(NEW_YEAR, "past", "MDY") is not first
 
 
 def test_importing_parsing_does_not_import_dateparser() -> None:
@@ -518,11 +519,18 @@ def test_parse_contact_rejects(text: str) -> None:
         ("a\r\nb\rc", 50, "a\nb\nc"),
         ("ありがとう🙏", 50, "ありがとう🙏"),
         ("x\u200dy", 50, "x\u200dy"),  # zero-width joiner is not a control character
-        # Length is counted in characters as people see them.
+        # Length is counted in code points after NFC, as the database's VARCHAR counts.
         ("abcde", 5, "abcde"),
+        ("\u304b\u3099" * 5, 5, "が" * 5),  # a decomposed が is composed first
         ("あいうえお", 5, "あいうえお"),
         ("🙂🙂🙂🙂🙂", 5, "🙂🙂🙂🙂🙂"),
-        ("👍🏽👨\u200d👩\u200d👧🇯🇵", 3, "👍🏽👨\u200d👩\u200d👧🇯🇵"),
+        ("👍🏽👨\u200d👩\u200d👧🇯🇵", 9, "👍🏽👨\u200d👩\u200d👧🇯🇵"),
+        # Invisible reordering and zero-width marks go; what emoji sequences need stays.
+        ("\u202e株式会社\u202c", 50, "株式会社"),
+        ("\u2066サンプル\u2069\u200b商事", 50, "サンプル商事"),
+        ("\ufeff\u200e田中\u200f", 50, "田中"),
+        ("❤\ufe0f👨\u200d💻", 50, "❤\ufe0f👨\u200d💻"),
+        ("a\u200b" * 5, 5, "aaaaa"),  # stripped before counting
         ("  abcde  ", 5, "abcde"),  # strip happens before counting
         ("a     b", 3, "a b"),  # so does collapsing
     ],
@@ -539,7 +547,8 @@ def test_clean_text_accepts(text: str, max_len: int, expected: str) -> None:
         ("\n\t \u3000", 10, TextProblem.EMPTY),
         ("abcdef", 5, TextProblem.TOO_LONG),
         ("あいうえおか", 5, TextProblem.TOO_LONG),
-        ("👍🏽👨\u200d👩\u200d👧🇯🇵", 2, TextProblem.TOO_LONG),
+        ("👍🏽👨\u200d👩\u200d👧🇯🇵", 8, TextProblem.TOO_LONG),
+        ("\u200b\u202e\ufeff", 10, TextProblem.EMPTY),
         ("x" * 10_000, 500, TextProblem.TOO_LONG),
         ("a\x00b", 10, TextProblem.CONTROL_CHARS),
         ("a\x07b", 10, TextProblem.CONTROL_CHARS),

@@ -281,3 +281,11 @@ async def test_logs_carry_no_text_user_id_or_secret(
         DEFAULT_SECRET,
     ):
         assert secret not in logged
+
+
+async def test_a_body_over_the_limit_is_413_not_400(
+    line_app: Renraku, webhook: LineWebhookClient
+) -> None:
+    huge = b'{"events": [], "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    status, _ = await webhook.post_raw(huge, sign(huge, DEFAULT_SECRET))
+    assert status == 413

@@ -196,3 +196,14 @@ async def test_an_update_is_handled_before_telegram_gets_its_200(app: Renraku, u
         assert response.status == 200
     user = await user_row(app, 6006)
     assert user is not None and user.onboarded
+
+
+async def test_a_body_over_the_limit_is_413_not_400(app: Renraku, url: str) -> None:
+    huge = b'{"update_id": 1, "padding": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            f"{url}/webhook/telegram",
+            data=huge,
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+        assert response.status == 413
