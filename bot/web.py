@@ -31,6 +31,12 @@ class Metrics:
         self.reminders = Counter(
             "renraku_reminders_total", "Reminders by outcome", ["outcome"], registry=self.registry
         )
+        self.inbox_set_aside = Counter(
+            "renraku_inbox_set_aside_total",
+            "Events set aside after their retries ran out",
+            ["channel"],
+            registry=self.registry,
+        )
         self.webhook_rejected = Counter(
             "renraku_webhook_rejected_total",
             "Webhook requests refused",
