@@ -233,6 +233,9 @@ class FakeTelegramAPI:
         self._failures: dict[str, list[ApiError | None]] = defaultdict(list)
         self._changed = asyncio.Event()
         self._closing = False
+        # Called with the offset of each getUpdates that confirms something, before it does: a
+        # test can kill the bot at the exact moment a batch is confirmed.
+        self.on_confirm: Callable[[int], None] | None = None
         self._runner: web.AppRunner | None = None
         self._delivery: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -463,6 +466,8 @@ class FakeTelegramAPI:
             )
         offset = params.get("offset")
         if isinstance(offset, int):
+            if self.on_confirm is not None and any(u["update_id"] < offset for u in self._updates):
+                self.on_confirm(offset)
             # An offset confirms every update below it, for good.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         limit = int(params.get("limit") or 100)
