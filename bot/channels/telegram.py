@@ -590,8 +590,20 @@ class TelegramChannel:
         except Exception:
             log.warning("telegram webhook body is not an update")
             return web.Response(status=400)
-        # Handled before the 200: if this process dies first, Telegram delivers the update
-        # again, and the engine's event ids make a second delivery a no-op.
+        incoming = self._to_incoming(update)
+        if self._inbox is not None and incoming is not None:
+            try:
+                kept = await self._inbox.put([(incoming, None)])
+            except Exception as exc:
+                # Not kept, so not acknowledged: Telegram delivers it again later.
+                log.error("telegram: could not keep an update: %s", type(exc).__name__)
+                return web.Response(status=503)
+            if not kept:
+                # Already waiting in the inbox: whoever holds it, or recovery, finishes it.
+                return web.Response(status=200)
+            self._waiting[update.update_id] = kept[0].inbox_id
+        # Handled before the 200, so Telegram's one-at-a-time delivery keeps a user's order.
+        # A handler that fails leaves the update in the inbox, where recovery retries it.
         await application.process_update(update)
         return web.Response(status=200)
 

@@ -223,6 +223,8 @@ class FakeTelegramAPI:
         self.commands: dict[str | None, list[dict[str, str]]] = {}
         self.webhook: Webhook | None = None
         self.webhook_deliveries: list[int] = []
+        # (update_id, status) of every delivery the webhook did not answer with 200.
+        self.webhook_refusals: list[tuple[int, int]] = []
         self.answered: dict[str, dict[str, Any]] = {}
         self.blocked_users: set[int] = set()
         self._known_chats: set[int] = set()
@@ -664,6 +666,8 @@ class FakeTelegramAPI:
                     webhook.url, data=json.dumps(update), headers=headers
                 ) as response:
                     delivered = response.status == 200
+                    if not delivered:
+                        self.webhook_refusals.append((update["update_id"], response.status))
             except aiohttp.ClientError:
                 delivered = False
             if delivered:
