@@ -146,12 +146,12 @@ def _add_channels(app: Renraku) -> None:
     settings = app.settings
     # Always served when channels run: /healthz and /metrics matter in polling mode too.
     app.web = WebServer(settings.host, settings.port, app.metrics, health_checks(app))
+    inbox = DurableInbox(uow_factory(app.session_factory), app.clock, app.metrics)
     # Each SDK is imported only when its channel is on: line-bot-sdk alone adds ~30 MiB.
     if settings.line_enabled:
         from bot.channels.line import CHANNEL as LINE
         from bot.channels.line import LineChannel
 
-        inbox = DurableInbox(uow_factory(app.session_factory), app.clock)
         line = LineChannel(
             app.engine.handle, settings, web=app.web, metrics=app.metrics, inbox=inbox
         )
@@ -172,6 +172,7 @@ def _add_channels(app: Renraku) -> None:
             default_locale=DEFAULT_LOCALE,
             web=app.web,
             metrics=app.metrics,
+            inbox=inbox,
         )
         app.pushers[TELEGRAM] = telegram
     app.services.append(Housekeeping(uow_factory(app.session_factory), app.clock))

@@ -44,6 +44,12 @@ class Metrics:
         self.reminder_passes = Counter(
             "renraku_reminder_passes_total", "Completed dispatcher passes", registry=self.registry
         )
+        self.inbox_set_aside = Counter(
+            "renraku_inbox_set_aside_total",
+            "Events set aside after their retries ran out",
+            ["channel"],
+            registry=self.registry,
+        )
         self.webhook_rejected = Counter(
             "renraku_webhook_rejected_total",
             "Webhook requests refused",

@@ -231,3 +231,5 @@ class InboxEvent(Base):
     # Also the lease: a recovery run moves it forward when it takes the event.
     received_at: Mapped[datetime] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when retries ran out: the row is kept, out of recovery's way, instead of deleted.
+    set_aside_at: Mapped[datetime | None] = mapped_column()

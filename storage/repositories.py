@@ -272,7 +272,11 @@ class InboxRepository:
         """Events left unhandled since before a moment; taking one renews its lease."""
         waiting = (
             select(InboxEvent.id)
-            .where(InboxEvent.channel == channel, InboxEvent.received_at < received_before)
+            .where(
+                InboxEvent.channel == channel,
+                InboxEvent.received_at < received_before,
+                InboxEvent.set_aside_at.is_(None),
+            )
             .order_by(InboxEvent.received_at, InboxEvent.id)
             .limit(limit)
         )
@@ -284,3 +288,9 @@ class InboxRepository:
             .execution_options(synchronize_session=False)
         )
         return result.all()
+
+    async def set_aside(self, inbox_id: int, now: datetime) -> None:
+        """Never take this event again; the row stays for an operator to look at."""
+        await self._session.execute(
+            update(InboxEvent).where(InboxEvent.id == inbox_id).values(set_aside_at=now)
+        )

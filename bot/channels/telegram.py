@@ -3,10 +3,17 @@
 Polling when no webhook URL is configured; otherwise Telegram posts updates to
 ``/webhook/telegram`` on the app's own web server. Every user lives in a private chat, where
 the chat id is the user's id, so an address is always the id of the person who acted.
+
+Either way an update is written to the durable inbox before Telegram hears it arrived: in
+polling mode before the next ``getUpdates`` offset confirms it (PTB's own Updater confirms a
+batch as soon as it is queued, so it is not used), in webhook mode before the 200. It leaves
+the inbox once handled; one left behind by a dead process, or by a handler that failed, is
+handled again after a lease, and set aside after ``bot.inbox.MAX_ATTEMPTS`` tries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -36,6 +43,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.ext import (
     AIORateLimiter,
@@ -48,6 +56,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.warnings import PTBDeprecationWarning
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from bot.channels import utf16
 from bot.channels.telegram_render import MAX_CAPTION, render, without_callback_buttons
@@ -57,9 +66,11 @@ from bot.logs import LoggerGuard
 from bot.web import Metrics, WebServer
 from domain.protocol import (
     Address,
+    Inbox,
     Incoming,
     Kind,
     PermanentFailure,
+    Received,
     RecipientGone,
     Reply,
     RetryLater,
@@ -78,6 +89,7 @@ _URL_LOGGER_ROOTS = ("httpx", "httpcore", "telegram")
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 CommandMenu = Sequence[tuple[str, str]]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+_PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
 
 
 class TelegramStartError(RuntimeError):
@@ -131,9 +143,12 @@ class TelegramChannel:
         default_locale: str = "ja",
         web: WebServer | None = None,
         metrics: Metrics | None = None,
+        inbox: Inbox | None = None,
         poll_timeout: float = 10.0,
         max_retries: int = 3,
         max_concurrent_updates: int = 32,
+        recovery_interval: float = 30.0,
+        recovery_lease: float = 60.0,
     ) -> None:
         if settings.telegram_bot_token is None:
             raise ValueError("TelegramChannel needs TELEGRAM_BOT_TOKEN")
@@ -153,7 +168,14 @@ class TelegramChannel:
         self._poll_timeout = poll_timeout
         self._max_retries = max_retries
         self._max_concurrent_updates = max_concurrent_updates
+        self._inbox = inbox
+        self._recovery_interval = recovery_interval
+        self._recovery_lease = recovery_lease
         self._application: AnyApplication | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        # Inbox rows of updates handed to the application, by update id, until they are handled.
+        self._waiting: dict[int, int] = {}
         self._stopping = False
         self._log_guard = LoggerGuard(_URL_LOGGER_ROOTS, [self._token])
         # Replies already delivered per push, so a retried push does not repeat them.
@@ -166,6 +188,10 @@ class TelegramChannel:
     @property
     def running(self) -> bool:
         return self._application is not None and self._application.running
+
+    @property
+    def _polling(self) -> bool:
+        return self._webhook_url is None
 
     # --- life ------------------------------------------------------------------------------
 
@@ -203,18 +229,16 @@ class TelegramChannel:
             except TelegramError as exc:
                 raise TelegramStartError(f"setWebhook failed: {self._scrub(exc)}") from None
             log.info("telegram webhook registered")
-            return
-        if application.updater is None:  # pragma: no cover - the builder adds one for polling
-            raise TelegramStartError("polling needs an updater")
-        try:
-            await application.updater.start_polling(
-                timeout=timedelta(seconds=self._poll_timeout),
-                allowed_updates=list(ALLOWED_UPDATES),
-                error_callback=self._on_polling_error,
-            )
-        except TelegramError as exc:
-            raise TelegramStartError(f"polling failed: {self._scrub(exc)}") from None
-        log.info("telegram polling started")
+        else:
+            try:
+                # getUpdates is refused while a webhook is set.
+                await application.bot.delete_webhook()
+            except TelegramError as exc:
+                raise TelegramStartError(f"deleteWebhook failed: {self._scrub(exc)}") from None
+            self._poller = asyncio.create_task(self._poll_forever(application))
+            log.info("telegram polling started")
+        if self._inbox is not None:
+            self._recovery = asyncio.create_task(self._recover_forever())
 
     async def stop(self) -> None:
         application = self._application
@@ -226,14 +250,18 @@ class TelegramChannel:
         finally:
             self._application = None
             self._stopping = False
+            self._waiting.clear()
             self._log_guard.remove()
 
-    @staticmethod
-    async def _close(application: AnyApplication) -> None:
+    async def _close(self, application: AnyApplication) -> None:
         # In webhook mode the webhook stays registered: another replica, or this one after a
         # restart, takes the next delivery.
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
+        for task in (self._poller, self._recovery):
+            if task is not None:
+                # Nothing is lost by cancelling: what was fetched is in the inbox already.
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._poller = self._recovery = None
         if application.running:
             await application.stop()
         await application.shutdown()
@@ -246,16 +274,11 @@ class TelegramChannel:
             .base_file_url(_file_url(self._base_url))
             .rate_limiter(AIORateLimiter(max_retries=self._max_retries))
             .concurrent_updates(_PerChatOrder(self._max_concurrent_updates))
+            # Polling is driven by _poll_forever, which keeps each batch before confirming it.
+            .updater(None)
         )
-        if self._webhook_url is not None:
-            builder = builder.updater(None)
         application = builder.build()
-        private = filters.ChatType.PRIVATE
-        application.add_handler(
-            MessageHandler(
-                private & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, self._on_message
-            )
-        )
+        application.add_handler(MessageHandler(_PRIVATE_MESSAGE, self._on_message))
         application.add_handler(CallbackQueryHandler(self._on_callback))
         application.add_handler(
             ChatMemberHandler(self._on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
@@ -296,61 +319,82 @@ class TelegramChannel:
         # Update ids are per bot; the bot id keeps two bots sharing a database apart.
         return f"{self._app().bot.id}:{update.update_id}"
 
-    async def _on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        try:
+    def _to_incoming(self, update: Update) -> Incoming | None:
+        """What the user did, or None for what no handler below takes up."""
+        query = update.callback_query
+        if query is not None:
+            message = query.message
+            if message is None or message.chat.type != ChatType.PRIVATE:
+                return None
+            # The presser, never anything the callback data names, decides whose data it is.
+            presser = query.from_user
+            return Incoming.button(
+                self._address(presser),
+                query.data if isinstance(query.data, str) else "",
+                language_code=presser.language_code,
+                event_id=self._event_id(update),
+            )
+        if _PRIVATE_MESSAGE.check_update(update):
             message, user = update.effective_message, update.effective_user
             if message is None or user is None:
-                return
-            incoming = Incoming.text_message(
+                return None
+            return Incoming.text_message(
                 self._address(user),
                 message.text or message.caption or "",
                 language_code=user.language_code,
                 event_id=self._event_id(update),
             )
+        change = update.my_chat_member
+        if (
+            change is not None
+            and change.chat.type == ChatType.PRIVATE
+            and change.new_chat_member.status == ChatMemberStatus.BANNED
+        ):
+            # The user blocked the bot: the same as an unfollow on LINE.
+            return Incoming(
+                address=self._address(change.from_user),
+                kind=Kind.UNFOLLOW,
+                event_id=self._event_id(update),
+            )
+        return None
+
+    async def _on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        inbox_id = self._waiting.pop(update.update_id, 0)
+        try:
+            incoming, user = self._to_incoming(update), update.effective_user
+            if incoming is None or user is None:
+                return
             await self._converse(user.id, incoming)
+            await self._done(inbox_id)
         finally:
             self._count()
 
     async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        inbox_id = self._waiting.pop(update.update_id, 0)
         query = update.callback_query
         try:
             if query is None:
                 return
             # Answered first and always: the spinner on the user's button stops either way.
             await self._answer(query)
-            message = query.message
-            if message is None or message.chat.type != ChatType.PRIVATE:
+            incoming = self._to_incoming(update)
+            if incoming is None:
                 return
-            # The presser, never anything the callback data names, decides whose data it is.
-            presser = query.from_user
-            data = query.data if isinstance(query.data, str) else ""
-            incoming = Incoming.button(
-                self._address(presser),
-                data,
-                language_code=presser.language_code,
-                event_id=self._event_id(update),
-            )
+            presser, message = query.from_user, query.message
             await self._converse(presser.id, incoming)
             if isinstance(message, Message) and message.chat.id == presser.id:
                 await self._retire_buttons(message)
+            await self._done(inbox_id)
         finally:
             self._count()
 
     async def _on_my_chat_member(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        change = update.my_chat_member
+        inbox_id = self._waiting.pop(update.update_id, 0)
         try:
-            if change is None or change.chat.type != ChatType.PRIVATE:
-                return
-            if change.new_chat_member.status == ChatMemberStatus.BANNED:
-                # The user blocked the bot: the same as an unfollow on LINE.
-                user = change.from_user
-                await self._timed(
-                    Incoming(
-                        address=self._address(user),
-                        kind=Kind.UNFOLLOW,
-                        event_id=self._event_id(update),
-                    )
-                )
+            incoming = self._to_incoming(update)
+            if incoming is not None:
+                await self._timed(incoming)
+            await self._done(inbox_id)
         finally:
             self._count()
 
@@ -366,8 +410,120 @@ class TelegramChannel:
         if self._metrics is not None:
             self._metrics.channel_errors.labels(CHANNEL).inc()
 
-    def _on_polling_error(self, exc: TelegramError) -> None:
-        log.warning("telegram polling error, retrying: %s", self._scrub(exc))
+    async def _done(self, inbox_id: int) -> None:
+        if self._inbox is not None and inbox_id:
+            await self._inbox.done(inbox_id)
+
+    # --- polling ---------------------------------------------------------------------------
+
+    async def _poll_forever(self, application: AnyApplication) -> None:
+        """Fetch, keep, hand over; only the next call's offset confirms what was kept."""
+        if self._inbox is not None:
+            await self._take_over()
+        offset: int | None = None
+        retrying = AsyncRetrying(
+            wait=wait_exponential(multiplier=0.5, max=30),
+            retry=retry_if_exception_type(Exception),
+            before_sleep=self._on_polling_error,
+        )
+        while True:
+            async for attempt in retrying:
+                with attempt:
+                    offset = await self._poll_once(application, offset)
+
+    async def _poll_once(self, application: AnyApplication, offset: int | None) -> int | None:
+        try:
+            updates = await application.bot.get_updates(
+                offset=offset,
+                timeout=timedelta(seconds=self._poll_timeout),
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+        except TimedOut:
+            # A long poll that outlived its read timeout: nothing was fetched, poll again.
+            return offset
+        if not updates:
+            return offset
+        # Kept before the offset moves: should this process die now, the inbox has them, and
+        # should keeping fail, the same offset fetches them again.
+        await self._keep(application, updates)
+        last: int = updates[-1].update_id
+        return last + 1
+
+    async def _take_over(self) -> None:
+        """Before the first poll, handle what a process that polled before left in the inbox."""
+        # Telegram serves getUpdates to one poller at a time, so a process that starts polling
+        # takes over: anything waiting was left by one that died (or is stopping, and handling
+        # it twice is harmless). Done before polling so a user's older updates come first.
+        try:
+            await self.recover(older_than=0.0)
+        except Exception as exc:
+            log.error("telegram: inbox recovery failed: %s", type(exc).__name__)
+
+    async def _keep(self, application: AnyApplication, updates: Sequence[Update]) -> None:
+        """Store a batch in the inbox, then hand what was stored to the application."""
+        translated = [(update, self._to_incoming(update)) for update in updates]
+        kept: dict[str | None, int] = {}
+        if self._inbox is not None:
+            wanted: list[tuple[Incoming, str | None]] = [
+                (incoming, None) for _, incoming in translated if incoming is not None
+            ]
+            if wanted:
+                for item in await self._inbox.put(wanted):
+                    kept[item.incoming.event_id] = item.inbox_id
+        for update, incoming in translated:
+            if incoming is not None and self._inbox is not None:
+                if incoming.event_id not in kept:
+                    # Already waiting in the inbox from an earlier fetch: taken up from there.
+                    continue
+                self._waiting[update.update_id] = kept[incoming.event_id]
+            await application.update_queue.put(update)
+
+    def _on_polling_error(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, TelegramError):
+            log.warning("telegram polling error, retrying: %s", self._scrub(exc))
+        else:
+            # The inbox could not keep the batch: it is fetched again, as nothing was confirmed.
+            log.error(
+                "telegram: could not keep updates, retrying: %s",
+                type(exc).__name__ if exc is not None else "unknown error",
+            )
+
+    # --- recovery --------------------------------------------------------------------------
+
+    async def _recover_forever(self) -> None:
+        """Retry updates whose handling failed, or whose process died, once their lease is up."""
+        if self._polling:
+            # The poller has just taken over everything waiting.
+            await asyncio.sleep(self._recovery_interval)
+        while True:
+            try:
+                await self.recover()
+            except Exception as exc:
+                log.error("telegram: inbox recovery failed: %s", type(exc).__name__)
+            await asyncio.sleep(self._recovery_interval)
+
+    async def recover(self, older_than: float | None = None) -> int:
+        """Handle the inbox's overdue Telegram updates now; how many were taken."""
+        if self._inbox is None:
+            return 0
+        lease = self._recovery_lease if older_than is None else older_than
+        overdue = await self._inbox.overdue(CHANNEL, lease)
+        # One by one, oldest first: a user's updates keep their order.
+        for item in overdue:
+            await self._handle_recovered(item)
+        return len(overdue)
+
+    async def _handle_recovered(self, item: Received) -> None:
+        # Only the Incoming was kept: a pressed query cannot be answered this late, and the
+        # pressed message's buttons are not known; the engine refuses a stale press anyway.
+        try:
+            await self._converse(int(item.incoming.address.external_id), item.incoming)
+            await self._done(item.inbox_id)
+        except Exception as exc:
+            log.error("telegram: handling a kept update failed: %s", type(exc).__name__)
+        finally:
+            self._count()
 
     @staticmethod
     def _address(user: User) -> Address:
@@ -442,8 +598,20 @@ class TelegramChannel:
         except Exception:
             log.warning("telegram webhook body is not an update")
             return web.Response(status=400)
-        # Handled before the 200: if this process dies first, Telegram delivers the update
-        # again, and the engine's event ids make a second delivery a no-op.
+        incoming = self._to_incoming(update)
+        if self._inbox is not None and incoming is not None:
+            try:
+                kept = await self._inbox.put([(incoming, None)])
+            except Exception as exc:
+                # Not kept, so not acknowledged: Telegram delivers it again later.
+                log.error("telegram: could not keep an update: %s", type(exc).__name__)
+                return web.Response(status=503)
+            if not kept:
+                # Already waiting in the inbox: whoever holds it, or recovery, finishes it.
+                return web.Response(status=200)
+            self._waiting[update.update_id] = kept[0].inbox_id
+        # Handled before the 200, so Telegram's one-at-a-time delivery keeps a user's order.
+        # A handler that fails leaves the update in the inbox, where recovery retries it.
         await application.process_update(update)
         return web.Response(status=200)
 

@@ -223,6 +223,8 @@ class FakeTelegramAPI:
         self.commands: dict[str | None, list[dict[str, str]]] = {}
         self.webhook: Webhook | None = None
         self.webhook_deliveries: list[int] = []
+        # (update_id, status) of every delivery the webhook did not answer with 200.
+        self.webhook_refusals: list[tuple[int, int]] = []
         self.answered: dict[str, dict[str, Any]] = {}
         self.blocked_users: set[int] = set()
         self._known_chats: set[int] = set()
@@ -233,6 +235,9 @@ class FakeTelegramAPI:
         self._failures: dict[str, list[ApiError | None]] = defaultdict(list)
         self._changed = asyncio.Event()
         self._closing = False
+        # Called with the offset of each getUpdates that confirms something, before it does: a
+        # test can kill the bot at the exact moment a batch is confirmed.
+        self.on_confirm: Callable[[int], None] | None = None
         self._runner: web.AppRunner | None = None
         self._delivery: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -463,6 +468,8 @@ class FakeTelegramAPI:
             )
         offset = params.get("offset")
         if isinstance(offset, int):
+            if self.on_confirm is not None and any(u["update_id"] < offset for u in self._updates):
+                self.on_confirm(offset)
             # An offset confirms every update below it, for good.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         limit = int(params.get("limit") or 100)
@@ -659,6 +666,8 @@ class FakeTelegramAPI:
                     webhook.url, data=json.dumps(update), headers=headers
                 ) as response:
                     delivered = response.status == 200
+                    if not delivered:
+                        self.webhook_refusals.append((update["update_id"], response.status))
             except aiohttp.ClientError:
                 delivered = False
             if delivered:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import select
 
 from bot.inbox import MAX_ATTEMPTS, DurableInbox
+from bot.web import Metrics
 from domain.protocol import Address, Incoming
 from storage.db import create_engine, create_session_factory
+from storage.models import InboxEvent
 from storage.uow import UnitOfWork
 from tests.support import ManualClock
 
@@ -58,16 +61,34 @@ async def test_unfinished_events_come_back_after_the_lease_once_per_lease(
     assert await inbox.overdue("telegram", older_than=0) == []
 
 
-async def test_an_event_that_keeps_failing_is_dropped_with_a_log_line(
-    inbox: DurableInbox, clock: ManualClock, caplog: pytest.LogCaptureFixture
+async def test_an_event_that_keeps_failing_is_set_aside_kept_and_counted(
+    db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await inbox.put([(_event(1, "private words"), None)])
-    for _ in range(MAX_ATTEMPTS):
+    engine = create_engine(db_url)
+    factory = create_session_factory(engine)
+    metrics = Metrics()
+    inbox = DurableInbox(lambda: UnitOfWork(factory), clock, metrics)
+    try:
+        await inbox.put([(_event(1, "private words"), None)])
+        for _ in range(MAX_ATTEMPTS):
+            clock.advance(minutes=2)
+            assert len(await inbox.overdue("line", older_than=60)) == 1
         clock.advance(minutes=2)
-        assert len(await inbox.overdue("line", older_than=60)) == 1
-    clock.advance(minutes=2)
-    assert await inbox.overdue("line", older_than=60) == []
-    assert "dropped" in caplog.text and "private words" not in caplog.text
+        assert await inbox.overdue("line", older_than=60) == []
+        assert "set aside" in caplog.text and "private words" not in caplog.text
+        counted = metrics.registry.get_sample_value(
+            "renraku_inbox_set_aside_total", {"channel": "line"}
+        )
+        assert counted == 1.0
+        # Kept for an operator, never taken again, and a redelivery does not bring it back.
+        async with UnitOfWork(factory) as uow:
+            [row] = (await uow.session.scalars(select(InboxEvent))).all()
+        assert row.set_aside_at is not None and row.payload["text"] == "private words"
+        assert await inbox.put([(_event(1, "private words"), None)]) == []
+        clock.advance(days=1)
+        assert await inbox.overdue("line", older_than=60) == []
+    finally:
+        await engine.dispose()
 
 
 async def test_events_without_an_id_pass_straight_through(inbox: DurableInbox) -> None:
