@@ -13,6 +13,22 @@ log = logging.getLogger(__name__)
 
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# How a reminder's try can end, each a label of renraku_reminders_total: delivered; back in
+# the queue for a platform fault; given up (no longer useful, or too many faults of ours);
+# the user left; the platform refused it for good; and what the kinds registry decided.
+REMINDER_OUTCOMES = (
+    "sent",
+    "retried",
+    "gave_up",
+    "recipient_gone",
+    "permanent_failure",
+    "cancelled",
+    "paused",
+    "deferred",
+    "throttled",
+    "stopping",
+)
+
 
 class Metrics:
     """Counters a scrape can read; one registry per app so tests do not share numbers."""
@@ -31,6 +47,9 @@ class Metrics:
         self.reminders = Counter(
             "renraku_reminders_total", "Reminders by outcome", ["outcome"], registry=self.registry
         )
+        for outcome in REMINDER_OUTCOMES:
+            # Present at zero from the start, so an alert on gave_up sees its first one.
+            self.reminders.labels(outcome=outcome)
         self.reminder_passes = Counter(
             "renraku_reminder_passes_total", "Completed dispatcher passes", registry=self.registry
         )
