@@ -23,6 +23,22 @@ CHECK_TIMEOUT = 2.0
 # handler reads it.
 MAX_BODY_BYTES = 1024 * 1024
 
+# How a reminder's try can end, each a label of renraku_reminders_total: delivered; back in
+# the queue for a platform fault; given up (no longer useful, or too many faults of ours);
+# the user left; the platform refused it for good; and what the kinds registry decided.
+REMINDER_OUTCOMES = (
+    "sent",
+    "retried",
+    "gave_up",
+    "recipient_gone",
+    "permanent_failure",
+    "cancelled",
+    "paused",
+    "deferred",
+    "throttled",
+    "stopping",
+)
+
 
 class Metrics:
     """Counters a scrape can read; one registry per app so tests do not share numbers."""
@@ -41,6 +57,9 @@ class Metrics:
         self.reminders = Counter(
             "renraku_reminders_total", "Reminders by outcome", ["outcome"], registry=self.registry
         )
+        for outcome in REMINDER_OUTCOMES:
+            # Present at zero from the start, so an alert on gave_up sees its first one.
+            self.reminders.labels(outcome=outcome)
         self.reminder_passes = Counter(
             "renraku_reminder_passes_total", "Completed dispatcher passes", registry=self.registry
         )

@@ -163,11 +163,22 @@ class Inbox(Protocol):
 class Pusher(Protocol):
     """A channel's way of sending unsolicited messages (reminders).
 
-    ``idempotency_key`` is stable per reminder, so a channel that supports retry keys
-    (LINE's ``X-Line-Retry-Key``) can make a retried push count once.
-    Raises ``RecipientGone``, ``RetryLater`` or ``PermanentFailure``.
+    A reminder goes out as ``parts``: the push requests the channel makes of its replies
+    (one per message on Telegram and the console; the whole reminder on LINE, which has a
+    retry key per request). The dispatcher pushes one part per call and records each part
+    the platform accepted, so a worker that takes a half-sent reminder over sends only the
+    rest. ``idempotency_key`` is stable per part across retries, so a channel that supports
+    retry keys (LINE's ``X-Line-Retry-Key``) can make a retried push count once.
+    ``push`` raises ``RecipientGone``, ``RetryLater`` or ``PermanentFailure``.
     """
+
+    def parts(self, replies: list[Reply]) -> list[list[Reply]]: ...
 
     async def push(
         self, external_id: str, replies: list[Reply], *, idempotency_key: str
     ) -> None: ...
+
+
+def one_part_per_reply(replies: list[Reply]) -> list[list[Reply]]:
+    """The parts of a channel that sends each reply as a request of its own."""
+    return [[reply] for reply in replies]

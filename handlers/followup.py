@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from domain import calendar
 from domain.calendar import PromisedPeriod
 from domain.parsing import parse_id
 from domain.protocol import Choice, CopyItem, Reply
@@ -20,6 +21,9 @@ from storage.models import Interview, InterviewStatus, ReminderKind
 MAX_NUDGES = 2
 RECHECK_BUSINESS_DAYS = 3
 AGAIN_DAYS = 3
+# A follow-up or re-check the platform keeps failing is retried through this many business
+# days after the day the failures began.
+RETRY_BUSINESS_DAYS = 3
 COPY_PARTS = ("email_subject", "email_body", "phone_script")
 
 
@@ -198,6 +202,13 @@ def _halfway_stale_from(ctx: Context, interview: Interview, due_at: datetime) ->
     return planning.promised_followup_day(interview)
 
 
+def _retry_until(ctx: Context, interview: Interview, failing_since: datetime) -> date:
+    # Past that, the wait it speaks of has moved on (a re-check would be due by now): a
+    # follow-up the platform held back so long is given up, visibly, not sent out of step.
+    day = calendar.local_today(failing_since, ctx.user.timezone)
+    return calendar.add_business_days(day, RETRY_BUSINESS_DAYS) + timedelta(days=1)
+
+
 def _halfway_enabled(ctx: Context) -> bool:
     return ctx.user.halfway_nudge
 
@@ -217,12 +228,14 @@ KINDS = ReminderKinds(
             kind=ReminderKind.FOLLOWUP.value,
             compose=_followup,
             after_sent=_plan_closing_check,
+            retry_until=_retry_until,
             counts_as_nudge=True,
         ),
         ReminderKindSpec(
             kind=ReminderKind.RECHECK.value,
             compose=_recheck,
             after_sent=_plan_closing_check,
+            retry_until=_retry_until,
             counts_as_nudge=True,
         ),
     ],

@@ -2,7 +2,8 @@
 
 The dispatcher knows no kind by name. It asks the registry three things about a due row:
 whether it goes out now (``hold``), what it says (``compose``) and what follows once it was
-delivered (``after_sent``). A new kind is one ``ReminderKindSpec`` registered here; nothing
+delivered (``after_sent``); and, when the platform failed it, when to try again, if at all
+(``retry_at``). A new kind is one ``ReminderKindSpec`` registered here; nothing
 else changes.
 
 The rules that hold for every kind live in the registry, not in the entries, so no entry can
@@ -65,6 +66,10 @@ class ReminderKindSpec:
     business_days_only: bool = False
     # None: useful however late it goes out (after downtime, quiet hours, a day off).
     stale_from: StaleFrom | None = None
+    # How long a row the platform keeps failing is worth retrying, counted from when the
+    # failures began; None: until ``stale_from``, or (neither given) for as long as it takes.
+    # It does not stop a row that was never tried, however late that row goes out.
+    retry_until: StaleFrom | None = None
     # Whether the user wants this kind at all (a setting can turn some off).
     enabled: Enabled = always
     # Counts towards the at-most-N follow-up nudges an interview gets.
@@ -135,7 +140,31 @@ class ReminderKinds:
 
     def resume_at(self, ctx: Context, kind: str) -> datetime:
         """Return the first moment from now a reminder of ``kind`` may go out."""
-        earliest = planning.earliest_send(ctx)
+        return self._first_allowed(ctx, kind, planning.earliest_send(ctx))
+
+    def retry_at(
+        self, ctx: Context, interview: Interview, kind: str, at: datetime, failing_since: datetime
+    ) -> datetime | None:
+        """Return when a row the platform failed is tried again, None once that is of no use.
+
+        A retry obeys what every push obeys: one due in the user's quiet hours (or, for a
+        business-day kind, on a day off) moves to their end.
+        """
+        spec = self.spec(kind)
+        user = ctx.user
+        moved = self._first_allowed(
+            ctx,
+            kind,
+            calendar.defer_out_of_quiet_hours(at, user.timezone, user.quiet_start, user.quiet_end),
+        )
+        until = spec.retry_until or spec.stale_from
+        if until is not None and calendar.local_today(moved, user.timezone) >= until(
+            ctx, interview, failing_since
+        ):
+            return None
+        return moved
+
+    def _first_allowed(self, ctx: Context, kind: str, earliest: datetime) -> datetime:
         if not self.spec(kind).business_days_only:
             return earliest
         day = calendar.local_today(earliest, ctx.user.timezone)

@@ -188,6 +188,13 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The replies as composed on the first try, kept while the reminder is part sent, so a
+    # worker that takes over sends the rest of the same text (tips are picked at random).
+    composed: Mapped[list[Any] | None] = mapped_column()
+    # How many parts (push requests) the platform has accepted; a takeover resumes after them.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # When the platform started failing this row; the backoff and the give-up rule count from it.
+    retrying_since: Mapped[datetime | None] = mapped_column()
 
 
 class StatusChange(Base):

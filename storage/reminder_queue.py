@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,9 +116,26 @@ class ReminderQueue:
         """Restart this worker's lease on a row; False when the row is no longer its own."""
         return await self._fenced(reminder_id, worker_id, claimed_at=now)
 
+    async def store_composed(
+        self, reminder_id: int, worker_id: str, composed: list[Any], parts_sent: int
+    ) -> bool:
+        """Keep what this try composed, so a worker that takes over sends the same parts."""
+        return await self._fenced(reminder_id, worker_id, composed=composed, parts_sent=parts_sent)
+
+    async def part_sent(self, reminder_id: int, worker_id: str, parts: int, now: datetime) -> bool:
+        """Record that the first ``parts`` parts are out; renews the lease as well."""
+        return await self._fenced(reminder_id, worker_id, parts_sent=parts, claimed_at=now)
+
     async def mark_sent(self, reminder_id: int, worker_id: str, now: datetime) -> bool:
+        # The composed text is a copy of the user's data that is only needed in flight.
         return await self._fenced(
-            reminder_id, worker_id, state=ReminderState.SENT.value, sent_at=now, last_error=None
+            reminder_id,
+            worker_id,
+            state=ReminderState.SENT.value,
+            sent_at=now,
+            last_error=None,
+            composed=None,
+            retrying_since=None,
         )
 
     async def finish(
@@ -131,6 +149,9 @@ class ReminderQueue:
     ) -> bool:
         """End a claim as CANCELLED, PAUSED or FAILED, keeping the error class if any."""
         values: dict[str, object] = {"state": state.value, "last_error": error}
+        if state is not ReminderState.PAUSED:
+            # A paused row resumes where it stopped; any other end needs its text no more.
+            values["composed"] = None
         if attempts is not None:
             values["attempts"] = attempts
         return await self._fenced(reminder_id, worker_id, **values)
@@ -143,6 +164,7 @@ class ReminderQueue:
         *,
         attempts: int | None = None,
         error: str | None = None,
+        retrying_since: datetime | None = None,
     ) -> bool:
         """Put a claimed row back in the queue for later, counting an attempt when given."""
         values: dict[str, object] = {
@@ -151,6 +173,8 @@ class ReminderQueue:
             "claimed_by": None,
             "claimed_at": None,
         }
+        if retrying_since is not None:
+            values["retrying_since"] = retrying_since
         if attempts is not None:
             values["attempts"] = attempts
         if error is not None:

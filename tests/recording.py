@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from domain.protocol import Reply
+from domain.protocol import Reply, one_part_per_reply
+
+
+class ProcessDied(BaseException):
+    """Stands in for kill -9 in the middle of a push: nothing after it runs or is recorded."""
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,17 @@ class RecordingPusher:
     # The most pushes that were in flight at once.
     in_flight: int = 0
     most_in_flight: int = 0
+    # True: like Telegram, each reply is a request of its own; False: like LINE, one request.
+    per_reply: bool = False
+    # The process dies (once) as it is about to deliver the message with this number.
+    die_at_message: int | None = None
+    delivered_messages: int = 0
 
     def fail_next(self, external_id: str, *errors: Exception) -> None:
         self.queued_errors.setdefault(external_id, []).extend(errors)
+
+    def parts(self, replies: list[Reply]) -> list[list[Reply]]:
+        return one_part_per_reply(replies) if self.per_reply else [replies]
 
     async def push(self, external_id: str, replies: list[Reply], *, idempotency_key: str) -> None:
         self.calls += 1
@@ -64,7 +76,16 @@ class RecordingPusher:
             raise queued.pop(0)
         if external_id in self.failing:
             raise self.failing[external_id]
-        self.pushes.append(Push(external_id, list(replies), idempotency_key))
+        if not self.per_reply:
+            self.pushes.append(Push(external_id, list(replies), idempotency_key))
+            return
+        # Message by message, as a channel without batch requests delivers them.
+        for reply in replies:
+            if self.die_at_message == self.delivered_messages:
+                self.die_at_message = None
+                raise ProcessDied
+            self.delivered_messages += 1
+            self.pushes.append(Push(external_id, [reply], idempotency_key))
 
     def to(self, external_id: str) -> list[Push]:
         return [p for p in self.pushes if p.external_id == external_id]

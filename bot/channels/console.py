@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from domain.protocol import Address, Choice, Incoming, Reply
+from domain.protocol import Address, Choice, Incoming, Reply, one_part_per_reply
 
 CHANNEL = "console"
 FRAME_WIDTH = 44
@@ -98,6 +98,9 @@ class ConsoleChannel:
         target = self._download_dir / Path(filename).name
         target.write_bytes(content)
         return f"→ {target}"
+
+    def parts(self, replies: list[Reply]) -> list[list[Reply]]:
+        return one_part_per_reply(replies)
 
     async def push(self, external_id: str, replies: list[Reply], *, idempotency_key: str) -> None:
         """Reminders for the console user appear in the same terminal."""

@@ -284,6 +284,11 @@ class LineChannel:
 
     # --- pushes -----------------------------------------------------------------------------
 
+    def parts(self, replies: list[Reply]) -> list[list[Reply]]:
+        # One request per reminder: pushes count against the monthly quota, and its retry
+        # key makes a retry of the whole count once, so there is nothing half sent to resume.
+        return [replies] if replies else []
+
     async def push(self, external_id: str, replies: list[Reply], *, idempotency_key: str) -> None:
         """One push request (≤5 messages) carrying the reminder; a retry reuses the same key."""
         if self._api is None:
@@ -322,10 +327,12 @@ def _raise_for_push(exc: ApiException) -> None:
         raise RetryLater("line push rate limited", retry_after=_retry_after(exc)) from None
     if status == 0 or status >= 500:
         raise RetryLater(f"line push failed: status={status}") from None
-    if status == 401:
-        # A wrong or expired channel token is the operator's to fix; the reminder should wait.
-        log.error("line push refused: the channel access token is not valid")
-        raise RetryLater("line push unauthorized") from None
-    if status in (403, 404):
+    if status in (401, 403):
+        # A revoked token or an account not allowed to push is the operator's to fix, not
+        # the user's doing (a user who blocked the bot is told by an unfollow event): the
+        # reminder waits for the fix like it waits out a 500.
+        log.error("line push refused: the channel may not push (status=%s)", status)
+        raise RetryLater(f"line push unauthorized: status={status}") from None
+    if status == 404:
         raise RecipientGone(f"line push refused: status={status}") from None
     raise PermanentFailure(f"line push refused: status={status}") from None

@@ -74,6 +74,7 @@ from domain.protocol import (
     RecipientGone,
     Reply,
     RetryLater,
+    one_part_per_reply,
 )
 
 log = logging.getLogger(__name__)
@@ -646,6 +647,11 @@ class TelegramChannel:
             await bot.send_document(
                 chat_id, InputFile(document.content, filename=document.filename)
             )
+
+    def parts(self, replies: list[Reply]) -> list[list[Reply]]:
+        # Telegram has no retry key: one reply per part, so a takeover repeats at most the
+        # one that was in flight.
+        return one_part_per_reply(replies)
 
     async def push(self, external_id: str, replies: list[Reply], *, idempotency_key: str) -> None:
         """Send a reminder; raises RecipientGone, RetryLater or PermanentFailure."""

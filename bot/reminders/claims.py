@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.engine import Clock
 from storage.uow import UnitOfWork
@@ -35,6 +36,10 @@ class Claim:
     due_at: datetime
     attempts: int
     idempotency_key: str
+    # Set while a reminder is part sent: its stored composition and how many parts are out.
+    composed: list[Any] | None = None
+    parts_sent: int = 0
+    retrying_since: datetime | None = None
 
 
 class Claims:
@@ -73,7 +78,16 @@ class Claims:
             )
             claims = [
                 Claim(
-                    r.id, r.user_id, r.interview_id, r.kind, r.due_at, r.attempts, r.idempotency_key
+                    r.id,
+                    r.user_id,
+                    r.interview_id,
+                    r.kind,
+                    r.due_at,
+                    r.attempts,
+                    r.idempotency_key,
+                    composed=r.composed,
+                    parts_sent=r.parts_sent,
+                    retrying_since=r.retrying_since,
                 )
                 for r in rows
             ]

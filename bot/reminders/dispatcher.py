@@ -219,7 +219,11 @@ class ReminderDispatcher:
             return 0
         if delivery is None:
             return 0
-        error = await self._sender.push(delivery)
+
+        async def record_part(parts: int) -> bool:
+            return await self._outcomes.part_sent(claim, parts)
+
+        error = await self._sender.push(delivery, record_part)
         return await self._outcomes.record(claim, error, delivery.channel, run)
 
     def _count(self, outcome: str) -> None:

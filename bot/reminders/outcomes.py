@@ -5,9 +5,13 @@ queue, so a worker whose lease ran out cannot overwrite what the worker that too
 decided. Delivered: SENT, then (in a separate transaction, so a fault there cannot make a
 delivered row look unsent) the kind's after-sent step. The recipient is gone (blocked,
 unfollowed): the row and the user's other rows are PAUSED until they come back. A permanent
-failure: FAILED. Anything else: rescheduled with backoff, FAILED after ``max_attempts``; a
-platform asking us to slow down does not use up an attempt, and holds back the rest of the
-run's rows for that channel. Logs carry ids and error classes, never message text.
+failure: FAILED. The platform down (5xx, timeouts, a revoked token): rescheduled with a backoff
+capped at ``ROW_BACKOFF_MAX``, out of the user's quiet hours, for as long as the kind says a
+retry is useful (the registry's ``retry_at``), then FAILED as given up; an outage is no fault
+of the row's, so it uses up no attempt. A platform asking us to slow down uses up none either.
+Anything else (ours or unknown): rescheduled with backoff, FAILED after ``max_attempts``. A
+platform fault holds back the rest of the run's rows for that channel. Logs carry ids and
+error classes, never message text.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import datetime, timedelta
 
 from bot.engine import Clock
 from bot.reminders.claims import Claim
+from bot.reminders.sending import ClaimLost
 from domain.protocol import PermanentFailure, RecipientGone, RetryLater
 from handlers.context import Context
 from handlers.reminder_kinds import ReminderKinds
@@ -29,7 +34,8 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 ROW_BACKOFF_FIRST = 60.0
-ROW_BACKOFF_MAX = 3600.0
+# A platform that is down is tried at least this often, however long it has been down.
+ROW_BACKOFF_MAX = 1800.0
 
 Count = Callable[[str], None]
 
@@ -42,6 +48,15 @@ def error_name(error: BaseException) -> str:
 def row_backoff(attempts: int) -> float:
     """Return the seconds before a row that failed ``attempts`` times is tried again."""
     return min(ROW_BACKOFF_FIRST * 2.0 ** max(attempts - 1, 0), ROW_BACKOFF_MAX)
+
+
+def outage_backoff(failing_for: timedelta) -> float:
+    """Return the seconds before a row the platform has failed for this long is tried again.
+
+    Waiting as long again as it has been failing doubles the gap try after try, without a
+    counter to keep, and the cap keeps a recovered platform from waiting long for the next try.
+    """
+    return min(max(failing_for.total_seconds(), ROW_BACKOFF_FIRST), ROW_BACKOFF_MAX)
 
 
 @dataclass
@@ -78,14 +93,26 @@ class Outcomes:
         """Record a push's result; return 1 if it was delivered."""
         if error is None:
             return await self.sent(claim)
+        if isinstance(error, ClaimLost):
+            log.warning(
+                "reminder %s: claim lost while sending; the new holder sends the rest", claim.id
+            )
+            return 0
         if isinstance(error, RecipientGone):
             run.gone_users.add(claim.user_id)
             await self.recipient_gone(claim)
         elif isinstance(error, PermanentFailure):
-            await self.fail(claim, error, claim.attempts + 1)
+            await self.fail(claim, error, claim.attempts + 1, outcome="permanent_failure")
         else:
             await self.retry_later(claim, error, channel, run)
         return 0
+
+    async def part_sent(self, claim: Claim, parts: int) -> bool:
+        """Record that ``parts`` parts are out, in a transaction of its own, right away."""
+        async with self._uow_factory() as uow:
+            kept = await uow.queue.part_sent(claim.id, self._worker_id, parts, self._clock())
+            await uow.commit()
+        return kept
 
     async def sent(self, claim: Claim) -> int:
         async with self._uow_factory() as uow:
@@ -133,34 +160,92 @@ class Outcomes:
     async def retry_later(
         self, claim: Claim, error: Exception, channel: str | None, run: RunMemory
     ) -> None:
+        now = self._clock()
         retry_after = error.retry_after if isinstance(error, RetryLater) else None
-        # A platform asking us to slow down is not a failed attempt; a fault is.
-        attempts = claim.attempts + (0 if retry_after is not None else 1)
-        if attempts >= self._max_attempts:
-            await self.fail(claim, error, attempts)
-            return
-        delay = float(retry_after) if retry_after is not None else row_backoff(attempts)
-        due = self._clock() + timedelta(seconds=delay)
-        async with self._uow_factory() as uow:
-            await uow.queue.reschedule(
-                claim.id, self._worker_id, due, attempts=attempts, error=error_name(error)
-            )
-            await uow.commit()
+        if retry_after is not None:
+            # A platform asking us to slow down is not a failed attempt.
+            wait = float(retry_after)
+            await self._reschedule(claim, error, now + timedelta(seconds=wait), claim.attempts)
+        elif isinstance(error, RetryLater):
+            # The platform is down (5xx, timeouts, a revoked token): not the row's fault, so
+            # no attempt is used up; it is tried for as long as its kind says it is useful.
+            since = claim.retrying_since or now
+            wait = outage_backoff(now - since)
+            if not await self._retry_while_useful(
+                claim, error, now + timedelta(seconds=wait), since
+            ):
+                return
+        else:
+            # Ours or unknown (a bug in a channel, a kind this release does not know).
+            attempts = claim.attempts + 1
+            if attempts >= self._max_attempts:
+                await self.fail(claim, error, attempts, outcome="gave_up")
+                return
+            wait = row_backoff(attempts)
+            await self._reschedule(claim, error, now + timedelta(seconds=wait), attempts)
         if channel is not None and isinstance(error, RetryLater):
             # The platform is throttling or failing for everyone: the rest of this run's rows
             # for it wait too instead of each hitting the same wall.
-            run.cooldown[channel] = max(due, run.cooldown.get(channel, due))
+            until = now + timedelta(seconds=wait)
+            run.cooldown[channel] = max(until, run.cooldown.get(channel, until))
         self._count("retried")
         log.warning(
-            "reminder %s: %s, retrying in %.0fs (attempt %d of %d)",
-            claim.id,
-            error_name(error),
-            delay,
-            attempts,
-            self._max_attempts,
+            "reminder %s: %s, retrying in %.0fs at the earliest", claim.id, error_name(error), wait
         )
 
-    async def fail(self, claim: Claim, error: Exception, attempts: int) -> None:
+    async def _reschedule(
+        self,
+        claim: Claim,
+        error: Exception,
+        due: datetime,
+        attempts: int,
+        retrying_since: datetime | None = None,
+    ) -> None:
+        async with self._uow_factory() as uow:
+            await uow.queue.reschedule(
+                claim.id,
+                self._worker_id,
+                due,
+                attempts=attempts,
+                error=error_name(error),
+                retrying_since=retrying_since,
+            )
+            await uow.commit()
+
+    async def _retry_while_useful(
+        self, claim: Claim, error: Exception, at: datetime, since: datetime
+    ) -> bool:
+        """Reschedule a row the platform failed, or give it up once a retry is of no use."""
+        async with self._uow_factory() as uow:
+            now = self._clock()
+            user = await uow.users.get(claim.user_id)
+            interview = await uow.interviews.owned(claim.user_id, claim.interview_id)
+            due: datetime | None = at
+            if user is not None and interview is not None:
+                ctx = Context(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
+                due = self._kinds.retry_at(ctx, interview, claim.kind, at, since)
+            if due is not None:
+                await uow.queue.reschedule(
+                    claim.id,
+                    self._worker_id,
+                    due,
+                    error=error_name(error),
+                    retrying_since=since,
+                )
+                await uow.commit()
+                return True
+        await self.fail(claim, error, claim.attempts, outcome="gave_up", failing_since=since)
+        return False
+
+    async def fail(
+        self,
+        claim: Claim,
+        error: Exception,
+        attempts: int,
+        *,
+        outcome: str,
+        failing_since: datetime | None = None,
+    ) -> None:
         async with self._uow_factory() as uow:
             await uow.queue.finish(
                 claim.id,
@@ -170,7 +255,15 @@ class Outcomes:
                 attempts=attempts,
             )
             await uow.commit()
-        self._count("failed")
+        self._count(outcome)
+        if failing_since is not None:
+            log.error(
+                "reminder %s failed for good: %s for %.0f minutes, and no longer useful",
+                claim.id,
+                error_name(error),
+                (self._clock() - failing_since).total_seconds() / 60,
+            )
+            return
         log.error(
             "reminder %s failed for good after %d attempts: %s",
             claim.id,

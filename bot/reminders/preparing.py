@@ -6,7 +6,9 @@ instead of failing to upgrade a read later. The decision is made here, at send t
 the row was written, because what the user wants can change in between: they may have closed
 or muted the interview, left the chat or gone to sleep. The dispatcher asks the kinds registry
 (``hold``, ``compose``) and knows no kind by name. Composing happens inside the transaction
-because it remembers which tips it picked; the push comes after the commit.
+because it remembers which tips it picked, and the composition is stored on the row in the
+same commit: a worker that takes a half-sent reminder over sends the rest of that text instead
+of composing again. The push comes after the commit.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 from collections.abc import Callable
 
 from bot.engine import Clock
+from bot.reminders import composed
 from bot.reminders.claims import Claim
 from bot.reminders.outcomes import Count, RunMemory
 from bot.reminders.sending import Delivery
@@ -72,8 +75,16 @@ class Preparer:
                 await uow.commit()
                 self._count("throttled")
                 return None
-            replies = await self._kinds.compose(ctx, interview, claim.kind)
-            delivery = Delivery(claim, user.channel, user.external_id, replies)
+            if claim.parts_sent and claim.composed is not None:
+                # Part of it is out: the rest must be the same text, so it is not composed again.
+                replies = composed.load(claim.composed)
+                first_part = claim.parts_sent
+            else:
+                # Nothing is out yet: composed afresh, so it says truthfully how long it has been.
+                replies = await self._kinds.compose(ctx, interview, claim.kind)
+                await uow.queue.store_composed(claim.id, self._worker_id, composed.dump(replies), 0)
+                first_part = 0
+            delivery = Delivery(claim, user.channel, user.external_id, replies, first_part)
             await uow.commit()
             return delivery
 

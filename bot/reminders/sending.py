@@ -1,4 +1,4 @@
-"""Pushing one composed reminder, with no transaction open.
+"""Pushing one composed reminder, part by part, with no transaction open.
 
 No database transaction spans a push: a platform's round trip (or its hang) must not hold a
 row lock or a connection. Short waits (a 429 with a small Retry-After, a flaky moment) are
@@ -6,6 +6,8 @@ retried in place with tenacity; anything longer goes back to the queue as a due 
 (``outcomes``), so one slow platform cannot hold a batch, or a lease, for long. A push that
 hangs is cut at ``PUSH_TIMEOUT`` and treated like a timeout the channel reported. Whatever a
 channel raises, even a bug, is returned, not raised, so that it ends in the row's state.
+A reminder goes out in the parts its channel makes of it (``Pusher.parts``); each accepted
+part is recorded on the row in a short transaction of its own before the next is pushed.
 """
 
 from __future__ import annotations
@@ -28,12 +30,28 @@ IN_PROCESS_MAX_WAIT = 5.0
 Sleep = Callable[[float], Awaitable[None]]
 
 
+# Called with how many parts are out once the platform accepted one; False: the claim is lost.
+RecordPart = Callable[[int], Awaitable[bool]]
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     claim: Claim
     channel: str
     external_id: str
     replies: list[Reply]
+    # The parts before this one went out on an earlier try.
+    first_part: int = 0
+
+
+class ClaimLost(Exception):
+    """Another worker took the row over mid-send; the rest of it is that worker's to send."""
+
+
+def part_key(idempotency_key: str, index: int) -> str:
+    """Return the retry key of one part, stable across tries and workers."""
+    # Part 0 keeps the row's own key: a reminder pushed whole (LINE) keeps the key it had.
+    return idempotency_key if index == 0 else f"{idempotency_key}:{index}"
 
 
 def _requested_wait(state: RetryCallState) -> float:
@@ -61,11 +79,30 @@ class Sender:
         self._pushers = pushers
         self._sleep = sleep
 
-    async def push(self, delivery: Delivery) -> Exception | None:
-        """Push with short in-place retries; return the last error, or None once delivered."""
+    async def push(self, delivery: Delivery, record_part: RecordPart) -> Exception | None:
+        """Push the parts not yet out, recording each; return the error that stopped it, if any.
+
+        Each accepted part is recorded before the next is pushed, so a crash repeats at most
+        the part that was in flight (and none on a channel with retry keys).
+        """
         pusher = self._pushers.get(delivery.channel)
         if pusher is None:
             return RetryLater("no sender for this channel")
+        parts = pusher.parts(delivery.replies)
+        for index in range(delivery.first_part, len(parts)):
+            key = part_key(delivery.claim.idempotency_key, index)
+            error = await self._push_part(
+                pusher, delivery.channel, delivery.external_id, parts[index], key
+            )
+            if error is not None:
+                return error
+            if not await record_part(index + 1):
+                return ClaimLost()
+        return None
+
+    async def _push_part(
+        self, pusher: Pusher, channel: str, external_id: str, replies: list[Reply], key: str
+    ) -> Exception | None:
         retrying = AsyncRetrying(
             sleep=self._sleep,
             stop=_give_up_in_place,
@@ -76,24 +113,22 @@ class Sender:
         try:
             async for attempt in retrying:
                 with attempt:
-                    await self._push_once(pusher, delivery)
+                    await self._push_once(pusher, channel, external_id, replies, key)
         except Exception as exc:
             return exc
         return None
 
-    async def _push_once(self, pusher: Pusher, delivery: Delivery) -> None:
+    async def _push_once(
+        self, pusher: Pusher, channel: str, external_id: str, replies: list[Reply], key: str
+    ) -> None:
         try:
             async with asyncio.timeout(PUSH_TIMEOUT):
-                await pusher.push(
-                    delivery.external_id,
-                    delivery.replies,
-                    idempotency_key=delivery.claim.idempotency_key,
-                )
+                await pusher.push(external_id, replies, idempotency_key=key)
         except RecipientGone:
             raise  # the user left; the channel itself worked
         except Exception as exc:
             if self._on_push_failure is not None:
-                self._on_push_failure(delivery.channel)
+                self._on_push_failure(channel)
             if isinstance(exc, TimeoutError):
                 raise RetryLater("push timed out") from exc
             raise

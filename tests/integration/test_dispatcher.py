@@ -7,6 +7,7 @@ backoff waits cost nothing; only two tests wait a fraction of a real second.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -360,32 +361,67 @@ async def test_different_users_are_sent_side_by_side_and_one_user_in_order(
         assert len(stack.pusher.to("u0")) == 2
 
 
-async def test_server_errors_back_off_then_fail_with_a_clean_log_line(
+def _tokyo_hour(moment: datetime) -> int:
+    return (moment + timedelta(hours=9)).hour
+
+
+async def test_an_outage_of_two_hours_delays_the_reminder_and_it_goes_out_once(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "u1", [clock.now])  # 10:00 in Tokyo
+        stack.pusher.failing["u1"] = RetryLater("HTTP 500")
+        recovery = clock.now + timedelta(hours=2)
+        delays = []
+        while clock.now < recovery:
+            assert await stack.dispatcher.run_due() == 0
+            waiting = await row(stack, rid)
+            assert (waiting.state, waiting.attempts) == ("pending", 0)
+            delays.append((waiting.due_at - clock.now).total_seconds())
+            clock.set(waiting.due_at)
+        assert delays[:5] == [60, 60, 120, 240, 480]
+        assert max(delays) == 1800, "tried less often than every 30 minutes"
+        del stack.pusher.failing["u1"]
+        assert clock.now - recovery <= timedelta(minutes=30)
+        assert await stack.dispatcher.run_due() == 1
+        assert len(stack.pusher.to("u1")) == 1
+        sent = await row(stack, rid)
+        assert (sent.state, sent.retrying_since, sent.last_error) == ("sent", None, None)
+        assert stack.counted("retried") == len(delays)
+        assert stack.counted("sent") == 1
+        assert stack.counted("gave_up") == 0
+
+
+async def test_an_outage_past_the_usefulness_window_gives_up_visibly(
     db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     # INFO and up: what production logs (library DEBUG output echoes SQL parameters).
     caplog.set_level(logging.INFO)
     async with running(db_url, clock) as stack:
+        # Due Wed 12/9 10:00 in Tokyo; three business days after it end with Mon 12/14.
+        clock.set(FOLLOWUP_AT)
         [rid] = await seed(stack, "u1", [clock.now])
         # A channel's error text may quote the message; it must not reach the log.
-        stack.pusher.failing["u1"] = RetryLater(f"HTTP 502 while sending {COMPANY} {NAME}")
-        delays = []
-        for _ in range(4):
+        stack.pusher.failing["u1"] = RetryLater(f"HTTP 401 while sending {COMPANY} {NAME}")
+        tries = []
+        while (await row(stack, rid)).state == "pending":
+            tries.append(clock.now)
             assert await stack.dispatcher.run_due() == 0
-            waiting = await row(stack, rid)
-            assert waiting.state == "pending"
-            delays.append((waiting.due_at - clock.now).total_seconds())
-            clock.set(waiting.due_at)
-        assert delays == [60, 120, 240, 480]
-        assert await stack.dispatcher.run_due() == 0
+            clock.set((await row(stack, rid)).due_at)
         failed = await row(stack, rid)
-        assert (failed.state, failed.attempts, failed.last_error) == ("failed", 5, "RetryLater")
-        # Three pushes per round: two short waits in place, then back to the queue.
-        assert stack.pusher.calls == 15
-        assert stack.sleep.waits == [1.0, 2.0] * 5
+        assert (failed.state, failed.last_error) == ("failed", "RetryLater")
+        assert all(not (_tokyo_hour(t) >= 22 or _tokyo_hour(t) < 8) for t in tries)
+        # A retry due at night moved to the end of the user's quiet hours.
+        assert any(_tokyo_hour(t) == 8 and t.minute == 0 for t in tries)
+        assert max(b - a for a, b in itertools.pairwise(tries)) <= timedelta(hours=11)
+        last_local = tries[-1] + timedelta(hours=9)
+        assert last_local.date() == date(2026, 12, 14), "stopped before the window ended"
+        assert stack.counted("gave_up") == 1
+        assert stack.counted("retried") == len(tries) - 1
         clock.advance(days=1)
+        calls = stack.pusher.calls
         assert await stack.dispatcher.run_due() == 0
-        assert stack.counted("failed") == 1
+        assert stack.pusher.calls == calls
 
     final = [r for r in caplog.records if "failed for good" in r.getMessage()]
     assert len(final) == 1
@@ -393,8 +429,25 @@ async def test_server_errors_back_off_then_fail_with_a_clean_log_line(
     assert f"reminder {rid} " in final[0].getMessage()
     assert "RetryLater" in final[0].getMessage()
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    for secret in (COMPANY, NAME, "採用担当", "HTTP 502", "お世話になっております"):
+    for secret in (COMPANY, NAME, "採用担当", "HTTP 401", "お世話になっております"):
         assert secret not in logged
+
+
+async def test_a_bug_in_a_channel_fails_after_max_attempts(db_url: str, clock: ManualClock) -> None:
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "u1", [clock.now])
+        stack.pusher.failing["u1"] = ValueError("oops")
+        delays = []
+        for _ in range(4):
+            assert await stack.dispatcher.run_due() == 0
+            waiting = await row(stack, rid)
+            delays.append((waiting.due_at - clock.now).total_seconds())
+            clock.set(waiting.due_at)
+        assert delays == [60, 120, 240, 480]
+        assert await stack.dispatcher.run_due() == 0
+        failed = await row(stack, rid)
+        assert (failed.state, failed.attempts, failed.last_error) == ("failed", 5, "ValueError")
+        assert stack.counted("gave_up") == 1
 
 
 async def test_hanging_push_times_out_and_is_retried(
@@ -406,11 +459,13 @@ async def test_hanging_push_times_out_and_is_retried(
         stack.pusher.latency = 5.0
         assert await stack.dispatcher.run_due() == 0
         waiting = await row(stack, rid)
+        # A platform that hangs is a platform fault: no attempt used up, retried while useful.
         assert (waiting.state, waiting.attempts, waiting.last_error) == (
             "pending",
-            1,
+            0,
             "RetryLater",
         )
+        assert waiting.retrying_since == clock.now
         stack.pusher.latency = 0.0
         clock.set(waiting.due_at)
         assert await stack.dispatcher.run_due() == 1
@@ -426,6 +481,7 @@ async def test_permanent_failure_fails_at_once_and_others_still_go(
         assert await stack.dispatcher.run_due() == 1
         assert (await row(stack, bad)).state == "failed"
         assert (await row(stack, good)).state == "sent"
+        assert stack.counted("permanent_failure") == 1
 
 
 async def test_a_bug_in_a_channel_does_not_stop_the_dispatcher(
@@ -500,6 +556,65 @@ async def test_a_crashed_workers_claim_is_taken_back_after_the_lease(
         assert await stack.dispatcher.run_due() == 1
         sent = await row(stack, rid)
         assert (sent.state, sent.attempts, sent.claimed_by) == ("sent", 1, "w1")
+
+
+async def test_a_half_sent_reminder_is_finished_by_the_next_worker_not_repeated(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with (
+        running(db_url, clock, worker="host-a:1") as first,
+        running(db_url, clock, worker="host-b:2") as second,
+    ):
+        [rid] = await seed(first, "u1", [clock.now])
+        first.pusher.per_reply = second.pusher.per_reply = True
+        # The first worker gets part 0 out, then dies as it pushes part 1.
+        first.pusher.die_at_message = 1
+        assert await first.dispatcher.run_due() == 0
+        [part0] = first.pusher.pushes
+        half = await row(first, rid)
+        assert (half.state, half.parts_sent, half.claimed_by) == ("sending", 1, "host-a:1")
+        assert half.composed is not None and len(half.composed) >= 3
+        async with first.uow() as uow:
+            owner = await uow.users.find("console", "u1")
+            assert owner is not None
+            tips_before = dict(owner.recent_tips)
+
+        clock.advance(minutes=4)
+        assert await second.dispatcher.run_due() == 0, "taken over inside the lease"
+        clock.advance(minutes=2)
+        assert await second.dispatcher.run_due() == 1
+
+        rest = second.pusher.pushes
+        assert len(rest) == len(half.composed) - 1
+        received = [p.text for p in [part0, *rest]]
+        assert len(set(received)) == len(received), "a part arrived twice"
+        # The rest is the stored composition, not a second one with other tips in it.
+        assert [p.replies[0].text for p in rest] == [r["text"] for r in half.composed[1:]]
+        key = part0.idempotency_key
+        assert [p.idempotency_key for p in rest] == [f"{key}:{n}" for n in range(1, len(rest) + 1)]
+        done = await row(second, rid)
+        assert (done.state, done.parts_sent, done.composed) == ("sent", len(rest) + 1, None)
+        async with second.uow() as uow:
+            owner = await uow.users.find("console", "u1")
+            assert owner is not None and owner.recent_tips == tips_before
+            interview = await uow.session.scalar(select(Interview))
+            assert interview is not None and interview.followups_sent == 1
+        assert second.counted("sent") == 1
+
+
+async def test_a_whole_reminder_push_is_one_part_with_the_rows_key(
+    db_url: str, clock: ManualClock
+) -> None:
+    # LINE-like: one request carries the reminder; its retry key is the row's own.
+    async with running(db_url, clock) as stack:
+        [rid] = await seed(stack, "u1", [clock.now])
+        stack.pusher.fail_next("u1", RetryLater("500"))
+        assert await stack.dispatcher.run_due() == 1
+        first, second = stack.pusher.calls, len(stack.pusher.pushes)
+        assert (first, second) == (2, 1)
+        sent = await row(stack, rid)
+        assert stack.pusher.pushes[0].idempotency_key == sent.idempotency_key
+        assert (sent.parts_sent, sent.composed) == (1, None)
 
 
 # --- what the user does ----------------------------------------------------------------------

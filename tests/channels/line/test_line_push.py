@@ -111,7 +111,9 @@ async def test_a_retry_with_the_same_key_is_accepted_once(
         (429, {}, RetryLater, None),
         (500, {}, RetryLater, None),
         (503, {}, RetryLater, None),
-        (403, {}, RecipientGone, None),
+        # A revoked token, an account not allowed to push: the operator's to fix; it waits.
+        (401, {}, RetryLater, None),
+        (403, {}, RetryLater, None),
         (404, {}, RecipientGone, None),
         (400, {}, PermanentFailure, None),
     ],

@@ -83,3 +83,16 @@ async def test_a_user_who_blocked_the_bot_gets_no_more_pushes(
     assert user is not None and user.active is False
     states = {r.kind: r.state for r in await _reminders(app)}
     assert states[ReminderKind.FOLLOWUP.value] != ReminderState.SENT.value
+
+
+async def test_a_revoked_token_holds_the_reminder_instead_of_failing_it(
+    app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat, clock: ManualClock
+) -> None:
+    # The bot's token is the operator's to fix, not the user's doing: the reminder waits.
+    fake.fail("sendMessage", 401, "Unauthorized", times=20)
+    followup = await _followup_day(app, clock)
+    held = next(r for r in await _reminders(app) if r.id == followup.id)
+    assert (held.state, held.last_error, held.attempts) == ("pending", "RetryLater", 0)
+    assert held.due_at > clock.now
+    user = await user_row(app, aoi.id)
+    assert user is not None and user.active is True
