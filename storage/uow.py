@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.chat_lock import ChatLock
 from storage.reminder_queue import ReminderQueue
 from storage.repositories import (
     DialogueRepository,
@@ -29,6 +30,7 @@ class UnitOfWork:
     events: EventRepository
     queue: ReminderQueue
     inbox: InboxRepository
+    chats: ChatLock
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -50,6 +52,7 @@ class UnitOfWork:
         self.events = EventRepository(self._session)
         self.queue = ReminderQueue(self._session)
         self.inbox = InboxRepository(self._session)
+        self.chats = ChatLock(self._session)
         return self
 
     async def __aexit__(
