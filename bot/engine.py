@@ -78,6 +78,7 @@ class Engine:
         address = incoming.address
         now = self.clock()
         async with self._uow_factory() as uow:
+            await uow.chats.lock(address.channel, address.external_id)
             if incoming.event_id is not None and not await uow.events.first_time(
                 address.channel, incoming.event_id, now
             ):

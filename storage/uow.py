@@ -19,6 +19,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from storage.chat_lock import ChatLock
 from storage.models import Interview, Reminder, User
 from storage.reminder_queue import ReminderQueue
 from storage.repositories import (
@@ -77,6 +78,7 @@ class UnitOfWork:
     events: EventRepository
     queue: ReminderQueue
     inbox: InboxRepository
+    chats: ChatLock
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -105,6 +107,7 @@ class UnitOfWork:
         self.events = EventRepository(self._session)
         self.queue = ReminderQueue(self._session)
         self.inbox = InboxRepository(self._session)
+        self.chats = ChatLock(self._session)
         return self
 
     async def __aexit__(
