@@ -11,6 +11,7 @@ import pytest
 
 from bot.bootstrap import Renraku, bootstrap
 from bot.channels.telegram import TelegramChannel
+from bot.config import ConfigError, load_settings
 from domain.protocol import Reply
 from tests.channels.telegram.support import Telegram, running, telegram_settings
 from tests.fakes.telegram_api import FakeTelegramAPI, FakeUser
@@ -108,3 +109,15 @@ async def test_a_reply_does_not_wait_behind_pushes(
         assert len([m for m in fake.messages(pusher.id) if m.text.startswith("通知")]) < 4
     finally:
         await pushes
+
+
+def test_push_rates_are_read_from_the_environment_and_must_be_positive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_PUSH_RATE", "12.5")
+    monkeypatch.setenv("LINE_PUSH_RATE", "40")
+    settings = load_settings(_env_file=None)
+    assert (settings.telegram_push_rate, settings.line_push_rate) == (12.5, 40.0)
+    monkeypatch.setenv("TELEGRAM_PUSH_RATE", "0")
+    with pytest.raises(ConfigError, match="TELEGRAM_PUSH_RATE"):
+        load_settings(_env_file=None)
