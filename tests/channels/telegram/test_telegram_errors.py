@@ -65,6 +65,29 @@ async def test_a_429_waits_retry_after_and_sends_again(
     assert [m.text for m in sent].count(sent[0].text) == 1
 
 
+async def test_429s_are_retried_a_bounded_number_of_times(
+    settings: Settings, clock: ManualClock, fake: FakeTelegramAPI
+) -> None:
+    app = await bootstrap(settings, clock=clock, with_channels=False)
+    channel = TelegramChannel(app.engine.handle, settings, max_retries=1, metrics=app.metrics)
+    await channel.start()
+    try:
+        fake.say(FakeUser(1001), "hello")
+        await fake.wait_for(lambda: Telegram(fake, app).handled() >= 1)
+        before = len(fake.calls_to("sendMessage"))
+        limit = too_many_requests(retry_after=1)
+        fake.fail("sendMessage", limit.status, limit.description, retry_after=1, times=2)
+        with pytest.raises(RetryLater):
+            await channel.push("1001", [Reply(text="通知")], idempotency_key="bounded")
+        calls = fake.calls_to("sendMessage")[before:]
+        # One try and one retry, a second apart; then the dispatcher's turn to retry later.
+        assert [c.status for c in calls] == [429, 429]
+        assert calls[1].at - calls[0].at >= 1.0
+    finally:
+        await channel.stop()
+        await app.stop()
+
+
 async def test_a_403_while_replying_marks_the_user_inactive(
     app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat
 ) -> None:
