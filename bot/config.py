@@ -21,9 +21,14 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # Pushes (reminders) per second, per replica; replies are never paced. Telegram allows a
+    # bot about 30 messages a second in bulk.
+    telegram_push_rate: float = Field(default=25.0, gt=0)
     line_channel_secret: SecretStr | None = None
     line_channel_access_token: SecretStr | None = None
     line_api_base_url: str = "https://api.line.me"
+    # Push requests per second, per replica; LINE allows a channel 2,000 a second.
+    line_push_rate: float = Field(default=100.0, gt=0)
     public_base_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiolimiter import AsyncLimiter
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import (
     AsyncApiClient,
@@ -142,6 +143,9 @@ class LineChannel:
         # Held so the loop does not drop running tasks, and so stop can wait for them.
         self._tasks: set[asyncio.Task[None]] = set()
         self._order: ChatOrder[Address] = ChatOrder()
+        # Pushes leave one at a time, 1/rate seconds apart (LINE_PUSH_RATE, per replica);
+        # replies answer a reply token and are never held back.
+        self._push_pace = AsyncLimiter(1, 1 / settings.line_push_rate)
         web.add_post(WEBHOOK_PATH, self._webhook)
 
     # --- life -------------------------------------------------------------------------------
@@ -296,6 +300,7 @@ class LineChannel:
         messages = to_line_messages(replies, quick_reply=False)
         if not messages:
             return
+        await self._push_pace.acquire()
         try:
             await self._api.push_message(
                 PushMessageRequest(to=external_id, messages=messages),

@@ -31,6 +31,7 @@ from linebot.v3.messaging import (
 )
 
 from bot.channels import utf16
+from bot.channels.copy_parts import part_suffix, split_for_copy
 from domain.protocol import Choice, CopyItem, Reply
 
 log = logging.getLogger(__name__)
@@ -115,11 +116,11 @@ def _usable(choices: Sequence[Choice]) -> list[Choice]:
 
 
 def _clipboard_buttons(item: CopyItem) -> list[FlexButton]:
-    parts = split_text(item.text, MAX_CLIPBOARD_TEXT) if item.text else []
+    """One clipboard button per part; a long block's parts, pasted in order, give it back whole."""
+    parts = split_for_copy(item.text, MAX_CLIPBOARD_TEXT)
     buttons = []
     for number, part in enumerate(parts, start=1):
-        # Long blocks get one button per part; the numbers keep their order clear.
-        suffix = f" {number}/{len(parts)}" if len(parts) > 1 else ""
+        suffix = part_suffix(number, len(parts))
         label = shorten(item.label, MAX_CLIPBOARD_LABEL - utf16.length(suffix)) + suffix
         buttons.append(
             FlexButton(

@@ -21,9 +21,11 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from aiohttp import web
+from aiolimiter import AsyncLimiter
 from telegram import (
     BotCommand,
     BotCommandScopeDefault,
@@ -46,7 +48,6 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     BaseUpdateProcessor,
     CallbackQueryHandler,
@@ -56,7 +57,13 @@ from telegram.ext import (
     filters,
 )
 from telegram.warnings import PTBDeprecationWarning
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from bot.channels import utf16
 from bot.channels.telegram_render import MAX_CAPTION, render, without_callback_buttons
@@ -88,6 +95,7 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 _URL_LOGGER_ROOTS = ("httpx", "httpcore", "telegram")
 
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+T = TypeVar("T")
 CommandMenu = Sequence[tuple[str, str]]
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 _PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
@@ -124,6 +132,12 @@ def _seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _wait_as_asked(state: RetryCallState) -> float:
+    """As long as Telegram's 429 asked for, and a little more so the window has surely passed."""
+    exc = state.outcome.exception() if state.outcome is not None else None
+    return _seconds(exc) + 0.1 if isinstance(exc, RetryAfter) else 0.0
 
 
 def _file_url(base_url: str) -> str:
@@ -168,6 +182,9 @@ class TelegramChannel:
         self._metrics = metrics
         self._poll_timeout = poll_timeout
         self._max_retries = max_retries
+        # Pushes leave one at a time, 1/rate seconds apart: a bucket holding a whole second's
+        # worth would let twice the rate through in the second a burst starts.
+        self._push_pace = AsyncLimiter(1, 1 / settings.telegram_push_rate)
         self._max_concurrent_updates = max_concurrent_updates
         self._inbox = inbox
         self._recovery_interval = recovery_interval
@@ -273,7 +290,6 @@ class TelegramChannel:
             .token(self._token)
             .base_url(self._base_url)
             .base_file_url(_file_url(self._base_url))
-            .rate_limiter(AIORateLimiter(max_retries=self._max_retries))
             .concurrent_updates(_PerChatOrder(self._max_concurrent_updates))
             # Polling is driven by _poll_forever, which keeps each batch before confirming it.
             .updater(None)
@@ -544,9 +560,13 @@ class TelegramChannel:
         if remaining == message.reply_markup:
             return
         try:
-            await self._app().bot.edit_message_reply_markup(
-                chat_id=message.chat.id, message_id=message.message_id, reply_markup=remaining
+            edit = partial(
+                self._app().bot.edit_message_reply_markup,
+                chat_id=message.chat.id,
+                message_id=message.message_id,
+                reply_markup=remaining,
             )
+            await self._call(edit)
         except TelegramError as exc:
             log.info("editMessageReplyMarkup failed: %s", self._scrub(exc))
 
@@ -618,7 +638,29 @@ class TelegramChannel:
 
     # --- replies out -----------------------------------------------------------------------
 
-    async def _send(self, chat_id: int, reply: Reply) -> None:
+    async def _call(self, request: Callable[[], Awaitable[T]], *, paced: bool = False) -> T:
+        """One Bot API call; a 429 waits its retry_after and tries again, ``max_retries`` times.
+
+        Replies are not paced: they go out at once, a user's in order (``_PerChatOrder``), and
+        only a 429 slows them. Pushes (``paced``) keep the bot-wide TELEGRAM_PUSH_RATE, so a
+        morning of reminders does not run into Telegram's bulk limit in the first place.
+        """
+
+        async def attempt() -> T:
+            if paced:
+                await self._push_pace.acquire()
+            return await request()
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(RetryAfter),
+            wait=_wait_as_asked,
+            stop=stop_after_attempt(self._max_retries + 1),
+            reraise=True,
+        )
+        result: T = await retrying(attempt)
+        return result
+
+    async def _send(self, chat_id: int, reply: Reply, *, paced: bool = False) -> None:
         bot = self._app().bot
         messages = render(reply)
         document = reply.document
@@ -627,26 +669,31 @@ class TelegramChannel:
             and len(messages) == 1
             and utf16.length(messages[0].html) <= MAX_CAPTION
         ):
-            await bot.send_document(
+            send_with_caption = partial(
+                bot.send_document,
                 chat_id,
                 InputFile(document.content, filename=document.filename),
                 caption=messages[0].html,
                 parse_mode=ParseMode.HTML,
                 reply_markup=messages[0].keyboard,
             )
+            await self._call(send_with_caption, paced=paced)
             return
         for outgoing in messages:
-            await bot.send_message(
+            send = partial(
+                bot.send_message,
                 chat_id,
                 outgoing.html,
                 parse_mode=ParseMode.HTML,
                 reply_markup=outgoing.keyboard,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
+            await self._call(send, paced=paced)
         if document is not None:
-            await bot.send_document(
-                chat_id, InputFile(document.content, filename=document.filename)
+            send_file = partial(
+                bot.send_document, chat_id, InputFile(document.content, filename=document.filename)
             )
+            await self._call(send_file, paced=paced)
 
     def parts(self, replies: list[Reply]) -> list[list[Reply]]:
         # Telegram has no retry key: one reply per part, so a takeover repeats at most the
@@ -665,7 +712,7 @@ class TelegramChannel:
             for index, reply in enumerate(replies):
                 if index < done:
                     continue
-                await self._send(chat_id, reply)
+                await self._send(chat_id, reply, paced=True)
                 self._remember_progress(idempotency_key, index + 1)
         except Forbidden as exc:
             raise RecipientGone(self._scrub(exc)) from None

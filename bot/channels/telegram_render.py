@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.channels import utf16
+from bot.channels.copy_parts import numbered, split_for_copy
 from domain.protocol import Choice, CopyItem, Reply
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,9 @@ MAX_CALLBACK_DATA_BYTES = 64
 MAX_COPY_TEXT = 256
 MAX_MESSAGE_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_KEYBOARD_BUTTONS = 100
+
+Rows = list[list[InlineKeyboardButton]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,7 @@ def fits_callback_data(action: str) -> bool:
     return 1 <= len(action.encode()) <= MAX_CALLBACK_DATA_BYTES
 
 
-def _choice_rows(choices: Sequence[Choice], columns: int) -> list[list[InlineKeyboardButton]]:
+def _choice_rows(choices: Sequence[Choice], columns: int) -> Rows:
     usable = [c for c in choices if fits_callback_data(c.action)]
     if len(usable) != len(choices):
         # The engine promises compact actions; a longer one would make Telegram refuse the
@@ -50,6 +54,29 @@ def _choice_rows(choices: Sequence[Choice], columns: int) -> list[list[InlineKey
     width = max(1, columns)
     buttons = [InlineKeyboardButton(c.label, callback_data=c.action) for c in usable]
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def copy_rows(item: CopyItem) -> Rows:
+    """One copy button per row for the item; a long one as numbered parts that paste back whole."""
+    parts = split_for_copy(item.text, MAX_COPY_TEXT)
+    return [
+        [InlineKeyboardButton(numbered(item.label, n, len(parts)), copy_text=CopyTextButton(part))]
+        for n, part in enumerate(parts, start=1)
+    ]
+
+
+def _within_budget(copies: list[Rows], room: int) -> list[Rows]:
+    """Each item's buttons while the keyboard has room; an item is given all its parts or none."""
+    kept: list[Rows] = []
+    for rows in copies:
+        if len(rows) <= room:
+            kept.append(rows)
+            room -= len(rows)
+        else:
+            # Half a block to copy is worse than none: the code block in the text still copies.
+            kept.append([])
+            log.warning("copy buttons dropped: over %d buttons", MAX_KEYBOARD_BUTTONS)
+    return kept
 
 
 def _copy_block(item: CopyItem) -> str:
@@ -91,20 +118,18 @@ def _split_block(block: str, limit: int) -> Iterator[str]:
 
 
 def render(reply: Reply, limit: int = MAX_MESSAGE_TEXT) -> list[Outgoing]:
-    """A reply as one or more messages; the keyboard goes under the last one.
+    """A reply as one or more messages.
 
-    Copy items each become a ``CopyTextButton`` when they fit one (1-256 characters), and are
-    always shown in the text as well, long ones as a tap-to-copy code block.
+    Copy items each become ``CopyTextButton`` s (1-256 UTF-16 units each; a longer item as
+    numbered parts whose texts, pasted in order, give it back whole) and are always shown in
+    the text as well, long ones as a tap-to-copy code block. An item's buttons go under the
+    message where its block ends; the choices under the last message.
     """
     blocks = [html.escape(reply.text.strip("\n"), quote=False)] if reply.text.strip() else []
+    first_copy = len(blocks)
     blocks += [_copy_block(item) for item in reply.copy_items]
-    rows = [
-        [InlineKeyboardButton(item.label, copy_text=CopyTextButton(item.text))]
-        for item in reply.copy_items
-        if fits_copy_button(item.text)
-    ]
-    rows += _choice_rows(reply.choices, reply.columns)
     texts: list[str] = []
+    block_ends: list[int] = []
     for block in blocks:
         pieces = [block] if utf16.length(block) <= limit else list(_split_block(block, limit))
         for piece in pieces:
@@ -112,10 +137,20 @@ def render(reply: Reply, limit: int = MAX_MESSAGE_TEXT) -> list[Outgoing]:
                 texts[-1] += "\n\n" + piece
             else:
                 texts.append(piece)
+        block_ends.append(len(texts) - 1)
     if not texts:
         return []
-    keyboard = InlineKeyboardMarkup(rows) if rows else None
-    return [Outgoing(t) for t in texts[:-1]] + [Outgoing(texts[-1], keyboard)]
+    choices = _choice_rows(reply.choices, reply.columns)
+    room = MAX_KEYBOARD_BUTTONS - sum(len(row) for row in choices)
+    copies = _within_budget([copy_rows(item) for item in reply.copy_items], room)
+    keyboards: list[Rows] = [[] for _ in texts]
+    for index, rows in enumerate(copies):
+        keyboards[block_ends[first_copy + index]] += rows
+    keyboards[-1] += choices
+    return [
+        Outgoing(text, InlineKeyboardMarkup(rows) if rows else None)
+        for text, rows in zip(texts, keyboards, strict=True)
+    ]
 
 
 def without_callback_buttons(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup | None:

@@ -57,6 +57,8 @@ class PushAttempt:
     messages: list[dict[str, Any]]
     retry_key: str | None
     status: int
+    # When the request arrived, on the monotonic clock: what the pacing tests measure.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -169,6 +169,8 @@ class Call:
     params: dict[str, Any]
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     status: int = 200
+    # When the call arrived, on the monotonic clock: what pacing and retry tests measure.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -7,13 +7,25 @@ import re
 
 import pytest
 
-from bot.channels.telegram_render import MAX_MESSAGE_TEXT, fits_copy_button, render
+from bot.channels.telegram_render import (
+    MAX_KEYBOARD_BUTTONS,
+    MAX_MESSAGE_TEXT,
+    Outgoing,
+    fits_copy_button,
+    render,
+)
 from domain.protocol import Choice, CopyItem, Reply
 from tests.fakes.telegram_api import visible_text
 
 
 def utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+def copy_buttons(message: Outgoing) -> list[tuple[str, str]]:
+    """(label, text) of the message's copy buttons, in order."""
+    rows = message.keyboard.inline_keyboard if message.keyboard else ()
+    return [(b.text, b.copy_text.text) for row in rows for b in row if b.copy_text is not None]
 
 
 def test_text_is_escaped_for_html() -> None:
@@ -38,19 +50,17 @@ def test_a_choice_too_long_for_callback_data_is_left_out() -> None:
     assert [b.callback_data for row in message.keyboard.inline_keyboard for b in row] == ["m:new"]
 
 
-@pytest.mark.parametrize(("length", "button"), [(1, True), (256, True), (257, False)])
-def test_copy_button_limits(length: int, button: bool) -> None:
+@pytest.mark.parametrize(("length", "buttons"), [(1, 1), (256, 1), (257, 2), (600, 3)])
+def test_copy_button_limits(length: int, buttons: int) -> None:
     text = "あ" * length
-    assert fits_copy_button(text) is button
+    assert fits_copy_button(text) is (buttons == 1)
     [message] = render(Reply(text="copy", copy_items=(CopyItem("本文", text),)))
-    copies = [
-        b.copy_text.text
-        for row in (message.keyboard.inline_keyboard if message.keyboard else ())
-        for b in row
-        if b.copy_text is not None
-    ]
-    assert copies == ([text] if button else [])
-    assert (f"<pre>{text}</pre>" in message.html) is not button
+    copies = copy_buttons(message)
+    assert "".join(copy for _, copy in copies) == text
+    assert len(copies) == buttons
+    assert all(1 <= utf16(copy) <= 256 for _, copy in copies)
+    # A block too long for one button is also a code block, which copies on a tap.
+    assert (f"<pre>{text}</pre>" in message.html) is (buttons > 1)
     assert text in visible_text(message.html, "HTML")
 
 
@@ -102,3 +112,92 @@ def test_a_single_line_longer_than_a_message_is_cut() -> None:
 
 def test_an_empty_reply_sends_nothing() -> None:
     assert render(Reply(text="  ")) == []
+
+
+BODY = "\n\n".join(
+    [
+        "株式会社ミライ 人事部 採用ご担当 佐藤様",
+        "お世話になっております。\n11月25日に一次面接を受けました応募者Aです。",
+        "先日はお忙しいところ面接の機会をいただき、誠にありがとうございました。" * 3,
+        "選考結果のご連絡時期について、差し支えなければお教えいただけますと幸いです。" * 2,
+        "――――――――\n応募者A\nメール: a@example.com\n電話: 090-1234-5678",
+    ]
+)
+
+
+def test_every_block_is_copyable_and_a_long_one_in_numbered_parts() -> None:
+    subject, phone = "選考結果のご連絡について（応募者A）", "お世話になっております。" * 30
+    [message] = render(
+        Reply(
+            text="フォローの時期です。",
+            copy_items=(CopyItem("件名", subject), CopyItem("本文", BODY), CopyItem("電話", phone)),
+            choices=(Choice("フォローした", "f:1:done"),),
+        )
+    )
+    copies = copy_buttons(message)
+    labels = [label for label, _ in copies]
+    body_parts = [text for label, text in copies if label.startswith("本文")]
+    phone_parts = [text for label, text in copies if label.startswith("電話")]
+    assert copies[0] == ("件名", subject)
+    assert len(body_parts) >= 2 and "".join(body_parts) == BODY
+    assert len(phone_parts) >= 2 and "".join(phone_parts) == phone
+    total = len(body_parts)
+    assert [label for label in labels if label.startswith("本文")] == [
+        f"本文 {n}/{total}" for n in range(1, total + 1)
+    ]
+    # Parts end where the body's paragraphs end, so each pastes as whole paragraphs.
+    assert all(part.endswith("\n\n") for part in body_parts[:-1])
+    assert all(utf16(text) <= 256 for _, text in copies)
+    # The code blocks stay, and the choice comes after every copy button.
+    assert f"<pre>{html.escape(BODY, quote=False)}</pre>" in message.html
+    assert message.keyboard is not None
+    assert message.keyboard.inline_keyboard[-1][0].callback_data == "f:1:done"
+
+
+def test_copy_buttons_go_under_the_message_that_carries_their_block() -> None:
+    intro = "\n".join("長いご案内の行です。" * 10 for _ in range(30))
+    body = "\n".join("本文の行です。" * 10 for _ in range(60))
+    messages = render(
+        Reply(
+            text=intro,
+            copy_items=(CopyItem("件名", "件名です"), CopyItem("本文", body)),
+            choices=(Choice("ok", "f:1:done"),),
+        )
+    )
+    assert len(messages) > 2
+    assert all(utf16(m.html) <= MAX_MESSAGE_TEXT for m in messages)
+    where = {
+        label.split(" ")[0]: index
+        for index, message in enumerate(messages)
+        for label, _ in copy_buttons(message)
+    }
+    subject_at = next(i for i, m in enumerate(messages) if "件名です" in m.html)
+    body_ends_at = max(i for i, m in enumerate(messages) if "</pre>" in m.html)
+    assert where == {"件名": subject_at, "本文": body_ends_at}
+    body_parts = [text for m in messages for label, text in copy_buttons(m) if label != "件名"]
+    assert "".join(body_parts) == body
+    last = messages[-1].keyboard
+    assert last is not None and last.inline_keyboard[-1][0].callback_data == "f:1:done"
+
+
+def test_a_keyboard_never_passes_a_hundred_buttons() -> None:
+    huge = "あ" * 256 * 60  # 60 parts
+    messages = render(
+        Reply(
+            text="t",
+            copy_items=(
+                CopyItem("件名", "件名です"),
+                CopyItem("本文", huge),
+                CopyItem("電話", huge),
+            ),
+            choices=tuple(Choice(f"c{n}", f"a:{n}") for n in range(4)),
+        )
+    )
+    for message in messages:
+        rows = message.keyboard.inline_keyboard if message.keyboard else ()
+        assert sum(len(row) for row in rows) <= MAX_KEYBOARD_BUTTONS
+    copies = [label for m in messages for label, _ in copy_buttons(m)]
+    # A block is copyable in full or not by buttons at all (its code block still is).
+    assert copies.count("件名") == 1
+    assert sum(label.startswith("本文") for label in copies) == 60
+    assert not any(label.startswith("電話") for label in copies)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from bot.bootstrap import Renraku
+from bot.bootstrap import Renraku, bootstrap
 from bot.channels.line import LineChannel, retry_key
 from bot.web import Metrics, WebServer
 from domain.protocol import (
@@ -22,6 +24,7 @@ from domain.protocol import (
     RetryLater,
 )
 from storage.models import Reminder, ReminderKind, ReminderState
+from tests.channels.copied import filled_templates, pasted
 from tests.channels.line.support import LineUser, line_channel, onboard, register_interview
 from tests.fakes.line_api import (
     DEFAULT_SECRET,
@@ -30,6 +33,7 @@ from tests.fakes.line_api import (
     all_text,
     clipboard_actions,
     postback_buttons,
+    utf16_len,
 )
 from tests.support import ManualClock, sqlite_settings
 
@@ -208,6 +212,85 @@ async def test_the_promised_day_brings_one_personalised_follow_up_push(
     assert labels, json.dumps(push.messages, ensure_ascii=False)[:500]
     await line_user.tap(postback_buttons(push.messages)[-1]["data"])
     assert len(line_api.replies) == replies_before + 1
+
+
+async def test_every_block_of_the_follow_up_is_a_clipboard_action_that_copies_it_whole(
+    line_app: Renraku, line_api: FakeLineApi, line_user: LineUser, clock: ManualClock
+) -> None:
+    await onboard(line_user, "応募者B")
+    await register_interview(line_user, "株式会社サンプル")
+    assert line_app.dispatcher is not None
+    clock.set(datetime(2026, 12, 9, 1, 5, tzinfo=UTC))
+    await line_app.dispatcher.run_due()
+    [push] = [p for p in line_api.accepted_pushes if clipboard_actions(p.messages)]
+
+    templates = await filled_templates(line_app, "line", line_user.user_id, clock())
+    actions = [(c["label"], c["clipboardText"]) for c in clipboard_actions(push.messages)]
+    parts = pasted(actions)
+    assert {label: "".join(texts) for label, texts in parts.items()} == templates
+    assert all(1 <= utf16_len(text) <= 1000 for _, text in actions)
+    for label, text in templates.items():
+        # One action for a block that fits one, numbered ones (in order) for a longer block.
+        assert (len(parts[label]) > 1) == (utf16_len(text) > 1000)
+        assert text in all_text(push.messages)
+
+
+async def test_a_long_block_becomes_numbered_clipboard_actions_that_paste_back_whole(
+    line_app: Renraku, line_api: FakeLineApi
+) -> None:
+    body = "\n\n".join(f"第{n}段落です。" + "ご多忙のところ恐れ入ります。" * 12 for n in range(12))
+    reply = Reply("フォローの文面です。", copy_items=(CopyItem("本文", body),))
+    await line_channel(line_app).push(USER, [reply], idempotency_key=str(uuid.uuid4()))
+    [push] = line_api.accepted_pushes
+    actions = [(c["label"], c["clipboardText"]) for c in clipboard_actions(push.messages)]
+    assert utf16_len(body) > 2000
+    assert [label for label, _ in actions] == [
+        f"本文 {n}/{len(actions)}" for n in range(1, len(actions) + 1)
+    ]
+    assert "".join(text for _, text in actions) == body
+    assert all(utf16_len(text) <= 1000 for _, text in actions)
+    # Cut between paragraphs: every part but the last ends with the blank line after it.
+    assert all(text.endswith("\n\n") for _, text in actions[:-1])
+
+
+@pytest.fixture
+async def paced_line_app(
+    tmp_path: Path, line_api: FakeLineApi, clock: ManualClock
+) -> AsyncIterator[Renraku]:
+    settings = sqlite_settings(
+        tmp_path,
+        line_channel_secret=DEFAULT_SECRET,
+        line_channel_access_token=DEFAULT_TOKEN,
+        line_api_base_url=line_api.base_url,
+        line_push_rate=PUSH_RATE,
+    )
+    app = await bootstrap(settings, clock=clock)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()
+
+
+PUSH_RATE = 20.0
+
+
+async def test_a_burst_of_pushes_keeps_the_push_rate(
+    paced_line_app: Renraku, line_api: FakeLineApi
+) -> None:
+    channel = line_channel(paced_line_app)
+    users = [f"U{n:032x}" for n in range(8)]
+    await asyncio.gather(
+        *(
+            channel.push(user, [Reply(f"通知{n}")], idempotency_key=str(uuid.uuid4()))
+            for n, user in enumerate(users)
+        )
+    )
+    burst = line_api.accepted_pushes
+    assert sorted(p.to for p in burst) == users
+    span = burst[-1].at - burst[0].at
+    # Seven gaps of 1/20 s are 0.35 s; the margin is for the way there, never a faster pace.
+    assert (len(burst) - 1) / span <= PUSH_RATE * 1.25, span
 
 
 async def test_no_push_after_unfollow(

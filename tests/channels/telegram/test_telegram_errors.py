@@ -36,9 +36,12 @@ async def bare_channel(
 ) -> AsyncIterator[TelegramChannel]:
     """A channel that gives up on the first 429, so running out of retries takes no time."""
     app = await bootstrap(settings, clock=clock, with_channels=False)
-    channel = TelegramChannel(app.engine.handle, settings, max_retries=0)
+    channel = TelegramChannel(app.engine.handle, settings, max_retries=0, metrics=app.metrics)
     await channel.start()
     fake.say(FakeUser(1001), "hello")  # Telegram only lets a bot write to users who wrote first.
+    # Answered in full before the test starts, so no answer takes a failure meant for a push.
+    await fake.wait_for(lambda: Telegram(fake, app).handled() >= 1)
+    fake.chats[1001].clear()
     try:
         yield channel
     finally:
@@ -54,10 +57,35 @@ async def test_a_429_waits_retry_after_and_sends_again(
     sent = await telegram.chat(1001).say("/start")
     assert time.monotonic() - started >= 1.0
     assert "Renraku" in sent[0].text
-    statuses = [c.status for c in fake.calls_to("sendMessage")]
-    assert statuses[:2] == [429, 200]
+    calls = fake.calls_to("sendMessage")
+    assert [c.status for c in calls[:2]] == [429, 200]
+    # Sent again only once the second Telegram asked for had passed.
+    assert calls[1].at - calls[0].at >= 1.0
     # The first message arrived once, not twice.
     assert [m.text for m in sent].count(sent[0].text) == 1
+
+
+async def test_429s_are_retried_a_bounded_number_of_times(
+    settings: Settings, clock: ManualClock, fake: FakeTelegramAPI
+) -> None:
+    app = await bootstrap(settings, clock=clock, with_channels=False)
+    channel = TelegramChannel(app.engine.handle, settings, max_retries=1, metrics=app.metrics)
+    await channel.start()
+    try:
+        fake.say(FakeUser(1001), "hello")
+        await fake.wait_for(lambda: Telegram(fake, app).handled() >= 1)
+        before = len(fake.calls_to("sendMessage"))
+        limit = too_many_requests(retry_after=1)
+        fake.fail("sendMessage", limit.status, limit.description, retry_after=1, times=2)
+        with pytest.raises(RetryLater):
+            await channel.push("1001", [Reply(text="通知")], idempotency_key="bounded")
+        calls = fake.calls_to("sendMessage")[before:]
+        # One try and one retry, a second apart; then the dispatcher's turn to retry later.
+        assert [c.status for c in calls] == [429, 429]
+        assert calls[1].at - calls[0].at >= 1.0
+    finally:
+        await channel.stop()
+        await app.stop()
 
 
 async def test_a_403_while_replying_marks_the_user_inactive(
@@ -93,14 +121,18 @@ async def test_push_delivers_copy_items_as_copy_buttons_and_code_blocks(
     )
     await app.pushers["telegram"].push(str(aoi.id), [reply], idempotency_key="r1")
     sent = fake.last_message(aoi.id)
-    copies = sent.copy_buttons()
-    assert [b["copy_text"]["text"] for b in copies] == [
-        "選考結果のご連絡について（応募者A）",
-        "お世話になっております。先日面接を受けました応募者Aと申します。",
-    ]
-    assert all(1 <= len(b["copy_text"]["text"]) <= 256 for b in copies)
-    # The body is too long for a copy button: it is a <pre> block, which copies on a tap.
+    copies = [(b["text"], b["copy_text"]["text"]) for b in sent.copy_buttons()]
     assert len(body) > 256
+    body_parts = [text for label, text in copies if label.startswith("本文 ")]
+    assert copies == [
+        ("件名", "選考結果のご連絡について（応募者A）"),
+        *((f"本文 {n}/{len(body_parts)}", part) for n, part in enumerate(body_parts, start=1)),
+        ("電話", "お世話になっております。先日面接を受けました応募者Aと申します。"),
+    ]
+    # The body is too long for one copy button: numbered buttons that paste back whole,
+    # and a <pre> block, which copies on a tap.
+    assert len(body_parts) > 1 and "".join(body_parts) == body
+    assert all(1 <= len(text.encode("utf-16-le")) // 2 <= 256 for _, text in copies)
     assert f"<pre>{body}</pre>" in sent.raw
     assert body in sent.text
 

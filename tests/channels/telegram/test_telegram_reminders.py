@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.bootstrap import Renraku
 from storage.models import Reminder, ReminderKind, ReminderState
+from tests.channels.copied import filled_templates, pasted
 from tests.channels.telegram.support import (
     Telegram,
     TelegramChat,
@@ -24,6 +25,10 @@ async def aoi(fake: FakeTelegramAPI, app: Renraku) -> TelegramChat:
     await chat.say("応募者A")
     await register_interview(app, chat, "株式会社ミライ")
     return chat
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 async def _reminders(app: Renraku) -> list[Reminder]:
@@ -58,6 +63,34 @@ async def test_the_promised_day_brings_copy_buttons_and_code_blocks(
     assert data and all(1 <= len(d.encode()) <= 64 for d in data)
     sent = {r.kind: r.state for r in await _reminders(app)}
     assert sent[ReminderKind.FOLLOWUP.value] == ReminderState.SENT.value
+
+
+async def test_every_block_of_the_follow_up_copies_whole_with_one_tap_per_part(
+    app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat, clock: ManualClock
+) -> None:
+    before = len(fake.messages(aoi.id))
+    await _followup_day(app, clock)
+    pushed = fake.messages(aoi.id)[before:]
+
+    templates = await filled_templates(app, "telegram", str(aoi.id), clock())
+    subject, body, phone = templates.values()
+    assert utf16(subject) <= 256 < min(utf16(body), utf16(phone))
+    buttons = [(b["text"], b["copy_text"]["text"]) for m in pushed for b in m.copy_buttons()]
+    parts = pasted(buttons)
+    # The subject is one button; the body and the phone script are numbered parts which,
+    # pasted one after another, are the whole templates.
+    assert {label: "".join(texts) for label, texts in parts.items()} == templates
+    subject_label, body_label, phone_label = templates
+    assert parts[subject_label] == [subject]
+    assert len(parts[body_label]) > 1 and len(parts[phone_label]) > 1
+    assert all(1 <= utf16(text) <= 256 for _, text in buttons)
+    # Each block's buttons sit under the message that shows the block, as a code block.
+    for label, text in templates.items():
+        [shown] = [m for m in pushed if text in m.text]
+        assert {b["text"] for b in shown.copy_buttons()} >= {
+            name for name, _ in buttons if name.startswith(label)
+        }
+    assert sum(m.raw.count("<pre>") for m in pushed) >= 2
 
 
 async def test_pressing_a_reminder_button_keeps_its_copy_buttons(
