@@ -332,7 +332,7 @@ def _accept_period(
     if (deadline - interview_date).days > LONGEST_PROMISE_DAYS:
         return _problem(ctx, data, "interview.promise_too_far")
     data["promised"] = period.to_storage()
-    due = calendar.followup_day(interview_date, period)
+    due = calendar.promised_day(interview_date, period)
     key = (
         "interview.promise_echo_none"
         if period.unit is PeriodUnit.UNSPECIFIED
@@ -466,7 +466,7 @@ def _summary(ctx: Context, data: dict[str, Any]) -> Reply:
         date=ctx.fmt_date(interview_date),
         stage=ctx.t(f"interview.stage.{data['stage']}"),
         promised=describe_period(ctx, period),
-        due=ctx.fmt_date(calendar.followup_day(interview_date, period)),
+        due=ctx.fmt_date(calendar.promised_day(interview_date, period)),
         method=ctx.t(f"interview.method.{data['method']}"),
         interviewer=data.get("interviewer") or none,
         contact=data.get("contact") or none,

@@ -22,8 +22,16 @@ def _moment(ctx: Context, day: date) -> datetime:
 
 
 def _send_moment(ctx: Context, day: date) -> datetime:
-    """The user's reminder hour on ``day``, but never in the past or in quiet hours."""
-    return max(_moment(ctx, day), earliest_send(ctx))
+    """The user's reminder hour on ``day``, but never in the past, in quiet hours or on a day off.
+
+    A moment that would fall on a weekend, holiday or the year-end break (a late catch-up, the
+    end of quiet hours) moves to the reminder hour of the next business day.
+    """
+    moment = max(_moment(ctx, day), earliest_send(ctx))
+    local_day = calendar.local_today(moment, ctx.user.timezone)
+    if calendar.is_business_day(local_day):
+        return moment
+    return _moment(ctx, calendar.next_business_day(local_day))
 
 
 def earliest_send(ctx: Context) -> datetime:
@@ -47,22 +55,28 @@ def _add(ctx: Context, interview: Interview, kind: ReminderKind, due: datetime) 
     )
 
 
+def promised_day_of(interview: Interview) -> date:
+    """The day the company's promise runs out (with nothing promised, the 14-day guideline)."""
+    period = PromisedPeriod.from_storage(interview.promised)
+    return calendar.promised_day(interview.interview_date, period)
+
+
 def promised_followup_day(interview: Interview) -> date:
-    """The business day the follow-up is due: the interview date plus what was promised."""
+    """The day the follow-up is due: the first business day after the promised day."""
     period = PromisedPeriod.from_storage(interview.promised)
     return calendar.followup_day(interview.interview_date, period)
 
 
 async def plan(ctx: Context, interview: Interview) -> datetime:
-    """Write the halfway nudge and the promised-day follow-up; return the check-in moment.
+    """Write the halfway nudge and the follow-up; return the check-in moment.
 
-    An interview recorded after its promised day has passed gets its follow-up right away
-    (outside quiet hours) rather than never.
+    The promised day is the company's, so the follow-up comes on the business day after it.
+    An interview recorded after that day has passed gets its follow-up right away (outside
+    quiet hours, on a business day) rather than never.
     """
-    due_day = promised_followup_day(interview)
-    checkin = _send_moment(ctx, due_day)
+    checkin = _send_moment(ctx, promised_followup_day(interview))
     _add(ctx, interview, ReminderKind.FOLLOWUP, checkin)
-    halfway = calendar.halfway_day(interview.interview_date, due_day)
+    halfway = calendar.halfway_day(interview.interview_date, promised_day_of(interview))
     if ctx.user.halfway_nudge and halfway is not None:
         nudge = _moment(ctx, halfway)
         if ctx.now < nudge < checkin:
@@ -89,6 +103,14 @@ async def schedule_again(
 ) -> datetime:
     """The same reminder again after some calendar days, moved onto a business day."""
     day = calendar.next_business_day(ctx.today + timedelta(days=days))
+    return await _replace_pending(ctx, interview, kind, day)
+
+
+async def schedule_in_business_days(
+    ctx: Context, interview: Interview, kind: ReminderKind, business_days: int
+) -> datetime:
+    """A reminder of ``kind`` some business days from today, replacing what was pending."""
+    day = calendar.add_business_days(ctx.today, business_days)
     return await _replace_pending(ctx, interview, kind, day)
 
 

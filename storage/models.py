@@ -83,6 +83,9 @@ class ReminderKind(enum.StrEnum):
     HALFWAY = "halfway"
     FOLLOWUP = "followup"
     RECHECK = "recheck"
+    # Snoozed by the user: the same message again, not counted as another nudge.
+    FOLLOWUP_LATER = "followup_later"
+    RECHECK_LATER = "recheck_later"
 
 
 class ReminderState(enum.StrEnum):

@@ -13,9 +13,9 @@ from bot.line_admin import MENU_KEYS
 from domain.calendar import PeriodUnit
 from domain.parsing import TextProblem
 from handlers import interview
-from handlers.followup import COPY_PARTS
+from handlers.followup_texts import COPY_PARTS, TEMPLATES
 from handlers.router import COMMANDS
-from handlers.settings import LANGUAGES, QUIET_PRESETS
+from handlers.settings import QUIET_PRESETS
 from messages.catalog import (
     LOCALES,
     Catalog,
@@ -163,7 +163,23 @@ def test_handlers_only_name_keys_that_exist(catalog: Catalog) -> None:
 _TEXT_STEPS = tuple(
     name for name, step in interview.STEPS.items() if step.ask.__qualname__.startswith("_text_step")
 )
-_TEMPLATE_FIELDS = {"sender", "company", "addressee", "interview_date", "promised", "stage"}
+_TEMPLATE_FIELDS = {
+    "company",
+    "stage",
+    "interview_date",
+    "position",
+    "sender",
+    "to_written",
+    "to_spoken",
+    "callback",
+    "signature",
+    "promise_email",
+    "promise_spoken",
+    "promise_agent",
+    "first_followup",
+    "agent_to",
+    "agent_spoken",
+}
 _PERIOD_KEYS = {
     unit: "date" if unit is PeriodUnit.DATE else unit.name.lower() for unit in PeriodUnit
 }
@@ -207,11 +223,22 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
     "reminders.copy.{}": _family("reminders.copy.{}", COPY_PARTS),
     "templates.{}.{}": [
         (f"templates.{template}.{part}", frozenset(_TEMPLATE_FIELDS))
-        for template in ("followup", "recheck")
+        for template in TEMPLATES
         for part in COPY_PARTS
     ],
     "reminders.halfway.check.{}": _family("reminders.halfway.check.{}", interview.METHODS),
-    "settings.language_name.{}": _family("settings.language_name.{}", LANGUAGES),
+    "reminders.halfway.{}": _family(
+        "reminders.halfway.{}",
+        ["promised", "guideline"],
+        {"company", "waited", "due", "left", "check", "tips"},
+    ),
+    "reminders.checks.{}": _family("reminders.checks.{}", interview.METHODS, {"company"}),
+    "reminders.when.{}": _family(
+        "reminders.when.{}",
+        ["promise_passed", "guideline_passed", "since_interview"],
+        {"company", "days", "due"},
+    ),
+    "settings.language_name.{}": _family("settings.language_name.{}", LOCALES),
     "settings.quiet_preset.{}": _family(
         "settings.quiet_preset.{}", [key.replace("-", "_") for key in QUIET_PRESETS]
     ),
