@@ -132,8 +132,9 @@ def _recheck_buttons(ctx: Context, interview: Interview) -> list[Choice]:
 
 
 async def _followup(ctx: Context, interview: Interview) -> list[Reply]:
-    [encouragement] = planning.pick_tips(ctx, "pools.encouragement", 1)
-    [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
+    allow = planning.waiting_tags(interview.contact_method)
+    [encouragement] = planning.pick_tips(ctx, "pools.encouragement", 1, allow=allow)
+    [care] = planning.pick_tips(ctx, "pools.mental_care", 1, allow=allow, avoid=[encouragement])
     closing = ctx.t(
         "reminders.followup.closing",
         encouragement=encouragement,
@@ -148,7 +149,8 @@ async def _followup(ctx: Context, interview: Interview) -> list[Reply]:
 
 
 async def _recheck(ctx: Context, interview: Interview) -> list[Reply]:
-    [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
+    allow = planning.waiting_tags(interview.contact_method)
+    [care] = planning.pick_tips(ctx, "pools.mental_care", 1, allow=allow)
     advice = ctx.reply(
         ctx.t("reminders.recheck.advice", care=care, days=WAIT_BUSINESS_DAYS),
         _recheck_buttons(ctx, interview),
@@ -222,7 +224,11 @@ async def _halfway(ctx: Context, interview: Interview) -> list[Reply]:
         due=ctx.fmt_date(due),
         left=max(1, (due - ctx.today).days),
         check=ctx.t(f"reminders.halfway.check.{interview.contact_method}"),
-        tips=ctx.bullets(planning.pick_tips(ctx, "pools.waiting", 2)),
+        tips=ctx.bullets(
+            planning.pick_tips(
+                ctx, "pools.waiting", 2, allow=planning.waiting_tags(interview.contact_method)
+            )
+        ),
     )
     iid = interview.id
     return [
@@ -400,8 +406,9 @@ async def _wait_more(ctx: Context, interview: Interview) -> list[Reply]:
 
 async def _mark_no_response(ctx: Context, interview: Interview) -> list[Reply]:
     await outcome.set_status(ctx, interview, InterviewStatus.NO_RESPONSE)
+    # The wait is over: no tip that assumes the result is still coming.
     tips = planning.pick_tips(ctx, "pools.no_response", 2)
-    [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
+    [care] = planning.pick_tips(ctx, "pools.mental_care", 1, avoid=tips)
     return [
         ctx.reply(ctx.t("reminders.no_response.marked", company=interview.company)),
         ctx.reply(

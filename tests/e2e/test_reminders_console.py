@@ -17,6 +17,7 @@ from bot.bootstrap import Renraku, bootstrap
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from domain.protocol import Pusher
+from handlers import planning
 from tests.recording import RecordingPusher
 from tests.support import Chat, ManualClock
 from tests.unit.test_registration import onboard, register_by_taps
@@ -83,7 +84,7 @@ async def test_26_days_later_one_personalised_followup_goes_out_at_start(
     assert "2週間以内にご連絡をいただけると伺っておりました" in body
     assert "約束の日（12月9日(水)）が過ぎました" in push.text
     assert f"{NAME}と申します" in phone
-    care = app.catalog.pool("ja", "pools.mental_care")
+    care = [planning.split_tip(tip)[1] for tip in app.catalog.pool("ja", "pools.mental_care")]
     assert sum(tip in push.text for tip in care) == 1
     assert [a.rsplit(":", 1)[1] for a in push.actions] == ["came", "done", "res", "later", "mute"]
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.bootstrap import Renraku
 from bot.engine import Engine
 from domain.protocol import Reply
-from handlers import followup
+from handlers import followup, planning
 from handlers.context import Context
 from storage.models import Interview, StatusChange
 from tests.support import Chat, ManualClock
@@ -93,7 +93,8 @@ async def _compose(app: Renraku, now: datetime, iid: int, kind: str = "followup"
 
 
 def _pool(app: Renraku, key: str, locale: str = "ja") -> tuple[str, ...]:
-    return app.catalog.pool(locale, key)
+    """A pool's texts as shown, without their tags."""
+    return tuple(planning.split_tip(entry)[1] for entry in app.catalog.pool(locale, key))
 
 
 def _one_of(pool: tuple[str, ...], text: str) -> list[str]:
