@@ -74,7 +74,7 @@ async def outcome_action(ctx: Context, args: list[str]) -> list[Reply]:
 def _after(ctx: Context, interview: Interview, op: str) -> list[Reply]:
     iid = interview.id
     if op == "pass" and interview.stage == OFFER_STAGE:
-        return _offer(ctx, interview)
+        return offer(ctx, interview)
     if op == "pass":
         return [
             ctx.reply(
@@ -119,7 +119,7 @@ def _reflection_questions(ctx: Context, interview: Interview) -> list[str]:
     return [own, *planning.pick_tips(ctx, "pools.reflection_questions", 1)]
 
 
-def _offer(ctx: Context, interview: Interview) -> list[Reply]:
+def offer(ctx: Context, interview: Interview) -> list[Reply]:
     """A pass at the final interview: an offer, what to do next, and a reply to copy."""
     items = followup_texts.copy_items(ctx, interview, "offer")
     return [

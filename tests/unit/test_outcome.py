@@ -18,7 +18,7 @@ async def test_a_pass_at_the_final_interview_is_an_offer_with_a_reply_to_copy(
     chat = Chat(engine)
     await chat.act(f"o:{iid}:pass")
     assert "内定、おめでとうございます" in chat.text and COMPANY in chat.text
-    for step in ("回答期限", "承諾", "考えるお時間をいただけますか", "辞退するなら"):
+    for step in ("回答の期限", "承諾", "考えるお時間をいただけますか", "辞退するなら"):
         assert step in chat.text, step
     assert f"o:{iid}:next" not in [c.action for c in chat.choices()]
     [subject, body, phone] = [i for r in chat.last for i in r.copy_items]
