@@ -183,16 +183,34 @@ def promised_day(interview_date: date, period: PromisedPeriod) -> date:
 
 
 def followup_day(interview_date: date, period: PromisedPeriod) -> date:
-    """The first business day on or after the promised day: when a follow-up is due."""
-    return next_business_day(promised_day(interview_date, period))
+    """The first business day strictly after the promised day: when a follow-up is due.
+
+    The promised day itself belongs to the company (a result may still come that evening),
+    so nothing asks the user to chase on it; with nothing promised the guideline day, 14 days
+    after the interview, is treated the same way.
+    """
+    return add_business_days(promised_day(interview_date, period), 1)
 
 
 def halfway_day(interview_date: date, due: date) -> date | None:
-    """The calendar midpoint between interview and due, or None if under 4 days apart."""
+    """A business day near the midpoint of interview..due (exclusive), or None if none fits.
+
+    The calendar midpoint moves forward to a business day, or back if going forward would
+    reach ``due``; under 4 days apart there is no halfway at all.
+    """
     gap = (due - interview_date).days
     if gap < _HALFWAY_MIN_GAP_DAYS:
         return None
-    return interview_date + timedelta(days=gap // 2)
+    middle = interview_date + timedelta(days=gap // 2)
+    forward = next_business_day(middle)
+    if forward < due:
+        return forward
+    day = middle - timedelta(days=1)
+    while day > interview_date:
+        if is_business_day(day):
+            return day
+        day -= timedelta(days=1)
+    return None
 
 
 def recheck_day(from_day: date, business_days: int = 3) -> date:

@@ -1,14 +1,18 @@
-"""What each reminder kind says and does (halfway, follow-up, re-check, no response)."""
+"""What each reminder kind says and does (halfway, follow-up, re-check, the closing offer).
+
+An interview gets at most two follow-up pushes: the follow-up after the promised day and one
+re-check. A snoozed one comes back as its own ``*_later`` kind, which does not use one up.
+After the last, a closing message offers "no response" as a choice; nothing sets it silently.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
 from domain import calendar
-from domain.calendar import PromisedPeriod
 from domain.parsing import parse_id
-from domain.protocol import Choice, CopyItem, Reply
-from handlers import interview as interview_flow
+from domain.protocol import Choice, Reply
+from handlers import followup_texts as texts
 from handlers import outcome, planning
 from handlers.context import Context
 from handlers.menu import main_menu
@@ -16,64 +20,20 @@ from handlers.reminder_kinds import Hold as Hold
 from handlers.reminder_kinds import ReminderKinds, ReminderKindSpec
 from storage.models import Interview, InterviewStatus, ReminderKind
 
-# Follow-up nudges (the promised-day one, a repeat, a re-check) an interview gets at most;
-# the reminder after the last one closes the interview as NO_RESPONSE instead.
+# Follow-up pushes (the follow-up, the re-check) an interview gets at most; the reminder
+# after the last one offers to close the interview as NO_RESPONSE instead.
 MAX_NUDGES = 2
 RECHECK_BUSINESS_DAYS = 3
+WAIT_BUSINESS_DAYS = 3
+WAIT_MORE_BUSINESS_DAYS = 5
 AGAIN_DAYS = 3
 # A follow-up or re-check the platform keeps failing is retried through this many business
 # days after the day the failures began.
 RETRY_BUSINESS_DAYS = 3
-COPY_PARTS = ("email_subject", "email_body", "phone_script")
+COPY_PARTS = texts.COPY_PARTS
 
 
-# --- filling the templates ------------------------------------------------------------------
-
-
-def addressee(ctx: Context, interviewer_name: str | None) -> str:
-    """Name the interviewer with one polite suffix, or fall back to the generic form."""
-    name = (interviewer_name or "").strip()
-    honorifics = ctx.pool("reminders.honorifics")
-    stripped = True
-    while name and stripped:
-        stripped = False
-        for suffix in honorifics:
-            if name.casefold().endswith(suffix.casefold()) and len(name) > len(suffix):
-                name = name[: -len(suffix)].rstrip()
-                stripped = True
-    if not name:
-        return ctx.t("reminders.addressee_generic")
-    return ctx.t("reminders.addressee_named", name=name)
-
-
-def promised_text(ctx: Context, stored: str) -> str:
-    """Phrase the promised period as it reads inside a template (2週間以内, soon)."""
-    return interview_flow.describe_period(
-        ctx, PromisedPeriod.from_storage(stored), catalog_table="template_period"
-    )
-
-
-def template_fields(ctx: Context, interview: Interview) -> dict[str, str]:
-    return {
-        "sender": ctx.user.display_name or ctx.t("reminders.sender_fallback"),
-        "company": interview.company,
-        "addressee": addressee(ctx, interview.interviewer_name),
-        "interview_date": ctx.fmt_date(interview.interview_date),
-        "promised": promised_text(ctx, interview.promised),
-        "stage": ctx.t(f"template_stage.{interview.stage}"),
-    }
-
-
-def copy_items(ctx: Context, interview: Interview, template: str) -> tuple[CopyItem, ...]:
-    """Fill the email subject, email body and phone script, each ready to copy."""
-    fields = template_fields(ctx, interview)
-    return tuple(
-        CopyItem(
-            label=ctx.t(f"reminders.copy.{part}"),
-            text=ctx.t(f"templates.{template}.{part}", **fields).strip("\n"),
-        )
-        for part in COPY_PARTS
-    )
+# --- the messages ---------------------------------------------------------------------------
 
 
 def _email_domain(contact: str | None) -> str | None:
@@ -83,7 +43,77 @@ def _email_domain(contact: str | None) -> str | None:
     return f"@{domain}" if domain else None
 
 
-# --- the messages ---------------------------------------------------------------------------
+def situation(ctx: Context, interview: Interview) -> str:
+    """What has actually happened by today: the promised day passed, or N days went by."""
+    days = texts.days_since_interview(ctx, interview)
+    promised = planning.promised_day_of(interview)
+    if not texts.was_promised(interview):
+        key = "guideline_passed" if ctx.today > promised else "since_interview"
+        return ctx.t(f"reminders.when.{key}", company=interview.company, days=days)
+    if ctx.today > promised:
+        return ctx.t(
+            "reminders.when.promise_passed",
+            company=interview.company,
+            due=ctx.fmt_date(promised),
+            days=days,
+        )
+    return ctx.t("reminders.when.since_interview", company=interview.company, days=days)
+
+
+def _checks(ctx: Context, interview: Interview) -> str:
+    lines = [ctx.t(f"reminders.checks.{interview.contact_method}", company=interview.company)]
+    return "\n".join(line.strip("\n") for line in lines)
+
+
+def _with_hints(ctx: Context, interview: Interview, first: str) -> Reply:
+    lines = [first]
+    domain = _email_domain(interview.interviewer_contact)
+    if domain is not None and not texts.is_agent(interview):
+        lines.append(ctx.t("reminders.followup.domain_hint", domain=domain))
+    if interview.asked_memo:
+        lines.append(ctx.t("reminders.followup.memo", memo=interview.asked_memo))
+    return ctx.reply(
+        "\n\n".join(lines),
+        [ctx.button("reminders.button.result_arrived", f"f:{interview.id}:came")],
+        columns=1,
+    )
+
+
+def _check_first(ctx: Context, interview: Interview) -> Reply:
+    text = ctx.t(
+        "reminders.followup.check_first",
+        situation=situation(ctx, interview),
+        checks=_checks(ctx, interview),
+    )
+    return _with_hints(ctx, interview, text)
+
+
+def _template_name(interview: Interview, step: str) -> str:
+    return "agent" if texts.is_agent(interview) else step
+
+
+def _templates(ctx: Context, interview: Interview, step: str, extra: tuple[str, ...] = ()) -> Reply:
+    """The copyable texts of ``step`` (followup, recheck) with what the user needs to use them."""
+    order = texts.parts_order(interview)
+    agent = texts.is_agent(interview)
+    lines: list[str] = []
+    if agent:
+        lines.append(ctx.t("reminders.followup.agent"))
+    if step == "recheck":
+        lines.append(ctx.t("reminders.recheck.templates"))
+    elif order[0] == "phone_script" and not agent:
+        lines.append(ctx.t("reminders.followup.templates_phone_first"))
+    else:
+        lines.append(ctx.t("reminders.followup.templates"))
+    lines.extend(extra)
+    contact = texts.contact_line(
+        ctx, interview.agent_contact if agent else interview.interviewer_contact
+    )
+    if contact is not None:
+        lines.append(contact)
+    lines.append(ctx.t("reminders.followup.call_hours"))
+    items = texts.copy_items(ctx, interview, _template_name(interview, step), order)
+    return ctx.reply("\n\n".join(line.strip("\n") for line in lines), copy_items=items)
 
 
 def _nudge_buttons(ctx: Context, interview: Interview) -> list[Choice]:
@@ -96,30 +126,20 @@ def _nudge_buttons(ctx: Context, interview: Interview) -> list[Choice]:
     ]
 
 
-def _check_first(ctx: Context, interview: Interview, key: str, **params: object) -> Reply:
-    lines = [ctx.t(key, company=interview.company, **params)]
-    domain = _email_domain(interview.interviewer_contact)
-    if domain is not None:
-        lines.append(ctx.t("reminders.followup.domain_hint", domain=domain))
-    if interview.asked_memo:
-        lines.append(ctx.t("reminders.followup.memo", memo=interview.asked_memo))
-    return ctx.reply(
-        "\n\n".join(lines),
-        [ctx.button("reminders.button.result_arrived", f"f:{interview.id}:came")],
-        columns=1,
-    )
-
-
-def _templates(ctx: Context, interview: Interview, intro_key: str, template: str) -> Reply:
-    lines = [ctx.t(intro_key)]
-    if interview.interviewer_contact:
-        lines.append(ctx.t("reminders.followup.send_to", contact=interview.interviewer_contact))
-    return ctx.reply("\n".join(lines), copy_items=copy_items(ctx, interview, template))
+def _recheck_buttons(ctx: Context, interview: Interview) -> list[Choice]:
+    iid = interview.id
+    return [
+        ctx.button("reminders.button.followed", f"f:{iid}:done"),
+        ctx.button("reminders.button.result_came", f"i:{iid}:res"),
+        ctx.button("reminders.button.wait", f"f:{iid}:wait", days=WAIT_BUSINESS_DAYS),
+        ctx.button("reminders.button.mute", f"f:{iid}:mute"),
+    ]
 
 
 async def _followup(ctx: Context, interview: Interview) -> list[Reply]:
-    [encouragement] = planning.pick_tips(ctx, "pools.encouragement", 1)
-    [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
+    allow = planning.waiting_tags(interview.contact_method)
+    [encouragement] = planning.pick_tips(ctx, "pools.encouragement", 1, allow=allow)
+    [care] = planning.pick_tips(ctx, "pools.mental_care", 1, allow=allow, avoid=[encouragement])
     closing = ctx.t(
         "reminders.followup.closing",
         encouragement=encouragement,
@@ -127,47 +147,93 @@ async def _followup(ctx: Context, interview: Interview) -> list[Reply]:
         days=RECHECK_BUSINESS_DAYS,
     )
     return [
-        _check_first(ctx, interview, "reminders.followup.check_first"),
-        _templates(ctx, interview, "reminders.followup.templates", "followup"),
+        _check_first(ctx, interview),
+        _templates(ctx, interview, "followup"),
         ctx.reply(closing, _nudge_buttons(ctx, interview)),
     ]
 
 
 async def _recheck(ctx: Context, interview: Interview) -> list[Reply]:
-    [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
+    allow = planning.waiting_tags(interview.contact_method)
+    [care] = planning.pick_tips(ctx, "pools.mental_care", 1, allow=allow)
+    advice = ctx.reply(
+        ctx.t("reminders.recheck.advice", care=care, days=WAIT_BUSINESS_DAYS),
+        _recheck_buttons(ctx, interview),
+    )
+    if interview.followed_count == 0 or interview.first_followup_on is None:
+        # Nobody said they followed up: a re-confirmation would claim a first contact.
+        text = ctx.t(
+            "reminders.recheck.not_followed",
+            situation=situation(ctx, interview),
+            checks=_checks(ctx, interview),
+        )
+        return [_with_hints(ctx, interview, text), _templates(ctx, interview, "followup"), advice]
+    text = ctx.t(
+        "reminders.recheck.followed",
+        company=interview.company,
+        first=ctx.fmt_date(interview.first_followup_on),
+        days=max(0, (ctx.today - interview.first_followup_on).days),
+        checks=_checks(ctx, interview),
+    )
+    extra = () if texts.is_agent(interview) else (ctx.t("reminders.recheck.other_channel"),)
     return [
-        _check_first(ctx, interview, "reminders.recheck.check_first", days=RECHECK_BUSINESS_DAYS),
-        _templates(ctx, interview, "reminders.recheck.templates", "recheck"),
-        ctx.reply(ctx.t("reminders.recheck.advice", care=care), _nudge_buttons(ctx, interview)),
+        _with_hints(ctx, interview, text),
+        _templates(ctx, interview, "recheck", extra),
+        advice,
     ]
 
 
-async def _no_response(ctx: Context, interview: Interview) -> list[Reply]:
-    tips = planning.pick_tips(ctx, "pools.no_response", 2)
-    [care] = planning.pick_tips(ctx, "pools.mental_care", 1)
+def _how_it_went(ctx: Context, interview: Interview) -> str:
+    """How many times the user said they followed up, as it truly stands."""
+    if interview.followed_count == 0 or interview.first_followup_on is None:
+        return ctx.t(
+            "reminders.no_response.not_followed",
+            company=interview.company,
+            days=texts.days_since_interview(ctx, interview),
+        )
+    first = ctx.fmt_date(interview.first_followup_on)
+    if interview.followed_count == 1:
+        return ctx.t("reminders.no_response.followed_once", company=interview.company, first=first)
+    return ctx.t(
+        "reminders.no_response.followed_more",
+        company=interview.company,
+        first=first,
+        count=interview.followed_count,
+    )
+
+
+async def _closing_offer(ctx: Context, interview: Interview) -> list[Reply]:
+    iid = interview.id
+    parts = (_how_it_went(ctx, interview), ctx.t("reminders.no_response.choice"))
+    text = "\n\n".join(part.strip("\n") for part in parts)
     return [
-        ctx.reply(ctx.t("reminders.no_response.text", company=interview.company)),
         ctx.reply(
-            ctx.t("reminders.no_response.way_forward", tips=ctx.bullets(tips), care=care),
+            text,
             [
-                ctx.button("reminders.button.result_came", f"i:{interview.id}:res"),
-                ctx.button("menu.new", "m:new"),
-                ctx.button("menu.list", "m:list"),
+                ctx.button("reminders.button.mark_no_response", f"f:{iid}:none"),
+                ctx.button("reminders.button.wait_more", f"f:{iid}:more"),
+                ctx.button("reminders.button.result_came", f"i:{iid}:res"),
             ],
-        ),
+            columns=1,
+        )
     ]
 
 
 async def _halfway(ctx: Context, interview: Interview) -> list[Reply]:
-    due = planning.promised_followup_day(interview)
+    due = planning.promised_day_of(interview)
+    key = "promised" if texts.was_promised(interview) else "guideline"
     text = ctx.t(
-        "reminders.halfway.text",
+        f"reminders.halfway.{key}",
         company=interview.company,
-        waited=max(0, (ctx.today - interview.interview_date).days),
+        waited=texts.days_since_interview(ctx, interview),
         due=ctx.fmt_date(due),
         left=max(1, (due - ctx.today).days),
         check=ctx.t(f"reminders.halfway.check.{interview.contact_method}"),
-        tips=ctx.bullets(planning.pick_tips(ctx, "pools.waiting", 2)),
+        tips=ctx.bullets(
+            planning.pick_tips(
+                ctx, "pools.waiting", 2, allow=planning.waiting_tags(interview.contact_method)
+            )
+        ),
     )
     iid = interview.id
     return [
@@ -184,22 +250,18 @@ async def _halfway(ctx: Context, interview: Interview) -> list[Reply]:
 # --- what each kind does ---------------------------------------------------------------------
 
 
-async def _plan_closing_check(ctx: Context, interview: Interview) -> None:
-    if interview.followups_sent >= MAX_NUDGES and not (
-        await ctx.uow.reminders.pending_for_interview(interview.id)
-    ):
-        # The user may press nothing after the last nudge; a closing check still ends the
-        # wait gently instead of leaving the interview open for ever.
+async def _plan_next_step(ctx: Context, interview: Interview) -> None:
+    """After a follow-up push, make sure something comes next even if no button is pressed.
+
+    A re-check, which the registry turns into the closing offer once the nudges are used up.
+    """
+    if not await ctx.uow.reminders.pending_for_interview(interview.id):
         await planning.schedule_recheck(ctx, interview, business_days=RECHECK_BUSINESS_DAYS)
 
 
-async def _close_as_no_response(ctx: Context, interview: Interview) -> None:
-    await outcome.set_status(ctx, interview, InterviewStatus.NO_RESPONSE)
-
-
 def _halfway_stale_from(ctx: Context, interview: Interview, due_at: datetime) -> date:
-    # Once the follow-up day has come, the follow-up itself is due: the nudge says nothing.
-    return planning.promised_followup_day(interview)
+    # On the promised day the nudge has nothing left to say: "halfway" would be untrue.
+    return planning.promised_day_of(interview)
 
 
 def _retry_until(ctx: Context, interview: Interview, failing_since: datetime) -> date:
@@ -213,9 +275,10 @@ def _halfway_enabled(ctx: Context) -> bool:
     return ctx.user.halfway_nudge
 
 
-# A follow-up or re-check held up by downtime still goes out, however late, on any day: it
-# is the interview's only planned step, and dropping it would leave the wait open for ever.
-# (The planner already puts them on business days.)
+# A follow-up or re-check held up by downtime still goes out, however late (on the next
+# business day): it is the interview's only planned step, and dropping it would leave the wait
+# open for ever. Every kind here leads to contacting the company, so none goes out on a day
+# the company is closed.
 KINDS = ReminderKinds(
     [
         ReminderKindSpec(
@@ -223,26 +286,44 @@ KINDS = ReminderKinds(
             compose=_halfway,
             stale_from=_halfway_stale_from,
             enabled=_halfway_enabled,
+            business_days_only=True,
         ),
         ReminderKindSpec(
             kind=ReminderKind.FOLLOWUP.value,
             compose=_followup,
-            after_sent=_plan_closing_check,
+            after_sent=_plan_next_step,
             retry_until=_retry_until,
             counts_as_nudge=True,
+            business_days_only=True,
         ),
         ReminderKindSpec(
             kind=ReminderKind.RECHECK.value,
             compose=_recheck,
-            after_sent=_plan_closing_check,
+            after_sent=_plan_next_step,
             retry_until=_retry_until,
             counts_as_nudge=True,
+            business_days_only=True,
+        ),
+        # Snoozed by the user: the same message again, without using up a nudge.
+        ReminderKindSpec(
+            kind=ReminderKind.FOLLOWUP_LATER.value,
+            compose=_followup,
+            after_sent=_plan_next_step,
+            retry_until=_retry_until,
+            business_days_only=True,
+        ),
+        ReminderKindSpec(
+            kind=ReminderKind.RECHECK_LATER.value,
+            compose=_recheck,
+            after_sent=_plan_next_step,
+            retry_until=_retry_until,
+            business_days_only=True,
         ),
     ],
     nudge_limit=MAX_NUDGES,
-    # The reminder after the last nudge: offer 連絡なし, and close the interview with it.
+    # The reminder after the last nudge offers 連絡なし; only the user's tap sets it.
     past_limit=ReminderKindSpec(
-        kind="no_response", compose=_no_response, after_sent=_close_as_no_response
+        kind="no_response", compose=_closing_offer, business_days_only=True
     ),
 )
 
@@ -265,7 +346,7 @@ async def compose(ctx: Context, interview: Interview, reminder_kind: str) -> lis
 
 
 async def after_sent(ctx: Context, interview: Interview, reminder_kind: str) -> None:
-    """Count a delivered nudge; after the last one, close the interview as NO_RESPONSE."""
+    """Count a delivered nudge and make sure the next step is planned."""
     await KINDS.after_sent(ctx, interview, reminder_kind)
 
 
@@ -273,7 +354,7 @@ async def after_sent(ctx: Context, interview: Interview, reminder_kind: str) -> 
 
 
 async def followup_action(ctx: Context, args: list[str]) -> list[Reply]:
-    """Handle ``f:<id>:<done|later|mute|came>`` for the presser's own open interview."""
+    """Handle ``f:<id>:<op>`` (done, later, wait, more, none, mute, came) on an own interview."""
     if len(args) != 2 or parse_id(args[0]) is None:
         return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
     interview = await ctx.uow.interviews.owned(ctx.user.id, int(args[0]))
@@ -291,7 +372,13 @@ async def followup_action(ctx: Context, args: list[str]) -> list[Reply]:
     if op == "done":
         return await _followed(ctx, interview)
     if op == "later":
-        return await _later(ctx, interview)
+        return await _snooze(ctx, interview, ReminderKind.FOLLOWUP_LATER)
+    if op == "wait":
+        return await _snooze(ctx, interview, ReminderKind.RECHECK_LATER)
+    if op == "more":
+        return await _wait_more(ctx, interview)
+    if op == "none":
+        return await _mark_no_response(ctx, interview)
     if op == "mute":
         return await _mute(ctx, interview)
     if op == "came":
@@ -302,6 +389,9 @@ async def followup_action(ctx: Context, args: list[str]) -> list[Reply]:
 async def _followed(ctx: Context, interview: Interview) -> list[Reply]:
     # Asking for the next check-in means the user wants reminders for it again.
     interview.muted = False
+    interview.followed_count = (interview.followed_count or 0) + 1
+    if interview.first_followup_on is None:
+        interview.first_followup_on = ctx.today
     due = await planning.schedule_recheck(ctx, interview, business_days=RECHECK_BUSINESS_DAYS)
     await outcome.set_status(ctx, interview, InterviewStatus.FOLLOWED_UP)
     return [
@@ -312,15 +402,40 @@ async def _followed(ctx: Context, interview: Interview) -> list[Reply]:
     ]
 
 
-async def _later(ctx: Context, interview: Interview) -> list[Reply]:
+async def _snooze(ctx: Context, interview: Interview, kind: ReminderKind) -> list[Reply]:
     interview.muted = False
-    kind = (
-        ReminderKind.RECHECK
-        if interview.status == InterviewStatus.FOLLOWED_UP.value
-        else ReminderKind.FOLLOWUP
-    )
-    due = await planning.schedule_again(ctx, interview, kind, AGAIN_DAYS)
+    if kind is ReminderKind.FOLLOWUP_LATER:
+        due = await planning.schedule_again(ctx, interview, kind, AGAIN_DAYS)
+    else:
+        due = await planning.schedule_in_business_days(ctx, interview, kind, WAIT_BUSINESS_DAYS)
     return [ctx.reply(ctx.t("reminders.action.later", when=ctx.fmt_datetime(due)), main_menu(ctx))]
+
+
+async def _wait_more(ctx: Context, interview: Interview) -> list[Reply]:
+    # A re-check past the nudge limit is the closing offer again, a little later.
+    interview.muted = False
+    due = await planning.schedule_in_business_days(
+        ctx, interview, ReminderKind.RECHECK, WAIT_MORE_BUSINESS_DAYS
+    )
+    return [ctx.reply(ctx.t("reminders.action.later", when=ctx.fmt_datetime(due)), main_menu(ctx))]
+
+
+async def _mark_no_response(ctx: Context, interview: Interview) -> list[Reply]:
+    await outcome.set_status(ctx, interview, InterviewStatus.NO_RESPONSE)
+    # The wait is over: no tip that assumes the result is still coming.
+    tips = planning.pick_tips(ctx, "pools.no_response", 2)
+    [care] = planning.pick_tips(ctx, "pools.mental_care", 1, avoid=tips)
+    return [
+        ctx.reply(ctx.t("reminders.no_response.marked", company=interview.company)),
+        ctx.reply(
+            ctx.t("reminders.no_response.way_forward", tips=ctx.bullets(tips), care=care),
+            [
+                ctx.button("reminders.button.result_came", f"i:{interview.id}:res"),
+                ctx.button("menu.new", "m:new"),
+                ctx.button("menu.list", "m:list"),
+            ],
+        ),
+    ]
 
 
 async def _mute(ctx: Context, interview: Interview) -> list[Reply]:

@@ -324,7 +324,7 @@ def _accept_period(
     if (deadline - interview_date).days > LONGEST_PROMISE_DAYS:
         return _problem(ctx, data, "interview.promise_too_far")
     data[q.key] = period.to_storage()
-    due = calendar.followup_day(interview_date, period)
+    due = calendar.promised_day(interview_date, period)
     key = (
         "interview.promise_echo_none"
         if period.unit is PeriodUnit.UNSPECIFIED
@@ -372,7 +372,7 @@ def _shown(ctx: Context, q: Question, data: dict[str, Any]) -> str:
         return ctx.t(
             "interview.summary.period",
             promised=describe_period(ctx, period),
-            due=ctx.fmt_date(calendar.followup_day(interview_date, period)),
+            due=ctx.fmt_date(calendar.promised_day(interview_date, period)),
         )
     if q.kind is AnswerKind.YES_NO:
         shown = ctx.t("interview.choice.yes" if value else "interview.choice.no")

@@ -32,7 +32,7 @@ async def card(ctx: Context, interview: Interview) -> Reply:
     )
     lines = [head]
     if status.is_open:
-        due = planning.promised_followup_day(interview)
+        due = planning.promised_day_of(interview)
         total = (due - interview.interview_date).days
         waited = max(0, (ctx.today - interview.interview_date).days)
         lines.append(
@@ -45,7 +45,9 @@ async def card(ctx: Context, interview: Interview) -> Reply:
             else ctx.t("list.no_checkin")
         )
     iid = interview.id
-    choices = [ctx.button("list.result_came", f"i:{iid}:res")] if status.is_open else []
+    # 連絡なし is the user's own call, not a result: a late answer can still be recorded.
+    awaiting = status.is_open or status is InterviewStatus.NO_RESPONSE
+    choices = [ctx.button("list.result_came", f"i:{iid}:res")] if awaiting else []
     choices += [ctx.button("list.edit", f"i:{iid}:edit"), ctx.button("list.delete", f"i:{iid}:del")]
     return ctx.reply("\n".join(lines), choices, columns=3)
 

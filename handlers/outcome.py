@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from domain.parsing import TextProblem, clean_text, parse_id
 from domain.protocol import Reply
+from handlers import followup_texts, planning
 from handlers import interview as interview_flow
-from handlers import planning
 from handlers.context import BACK, CANCEL, SKIP, Answer, Context, flow_action
 from handlers.menu import main_menu
 from storage.models import Interview, InterviewStatus
@@ -18,6 +18,10 @@ OUTCOMES = {
     "decl": InterviewStatus.DECLINED,
 }
 NEXT_STAGE = {"casual": "first", "first": "second", "second": "final", "final": "other"}
+# Passing this stage is an offer (内定), not a next round.
+OFFER_STAGE = "final"
+# How much of the user's own note to quote back after a rejection.
+QUOTE_MAX = 60
 
 
 async def ask_result(ctx: Context, interview: Interview) -> list[Reply]:
@@ -69,6 +73,8 @@ async def outcome_action(ctx: Context, args: list[str]) -> list[Reply]:
 
 def _after(ctx: Context, interview: Interview, op: str) -> list[Reply]:
     iid = interview.id
+    if op == "pass" and interview.stage == OFFER_STAGE:
+        return offer(ctx, interview)
     if op == "pass":
         return [
             ctx.reply(
@@ -78,20 +84,48 @@ def _after(ctx: Context, interview: Interview, op: str) -> list[Reply]:
         ]
     if op == "decl":
         return [ctx.reply(ctx.t("outcome.declined", company=interview.company), main_menu(ctx))]
+    # After a no, nothing tagged [waiting]: the inbox is no longer worth watching.
     care = planning.pick_tips(ctx, "pools.mental_care", 1)
-    questions = planning.pick_tips(ctx, "pools.reflection_questions", 2)
-    tips = planning.pick_tips(ctx, "pools.after_rejection", 2)
+    tips = planning.pick_tips(ctx, "pools.after_rejection", 2, avoid=care)
     return [
         ctx.reply(ctx.t("outcome.rejected", company=interview.company)),
         ctx.reply(ctx.t("outcome.care", tip=care[0])),
         ctx.reply(
             ctx.t(
                 "outcome.reflect_and_next",
-                questions=ctx.bullets(questions),
+                questions=ctx.bullets(_reflection_questions(ctx, interview)),
                 tips=ctx.bullets(tips),
             ),
             [ctx.button("outcome.write_reflection", f"o:{iid}:reflect"), *main_menu(ctx)],
         ),
+    ]
+
+
+def _own_note(interview: Interview) -> str | None:
+    """The first thing the user wrote under 次に活かしたいこと, short enough to quote."""
+    lines = [line.strip() for line in (interview.reflection_improve or "").splitlines()]
+    first = next((line for line in lines if line), None)
+    if first is None:
+        return None
+    return first if len(first) <= QUOTE_MAX else first[: QUOTE_MAX - 1] + "…"
+
+
+def _reflection_questions(ctx: Context, interview: Interview) -> list[str]:
+    """Two questions; the user's own note, when there is one, instead of a generic first."""
+    note = _own_note(interview)
+    if note is None:
+        return planning.pick_tips(ctx, "pools.reflection_questions", 2)
+    own = ctx.t("outcome.own_note", note=note)
+    return [own, *planning.pick_tips(ctx, "pools.reflection_questions", 1)]
+
+
+def offer(ctx: Context, interview: Interview) -> list[Reply]:
+    """A pass at the final interview: an offer, what to do next, and a reply to copy."""
+    items = followup_texts.copy_items(ctx, interview, "offer")
+    return [
+        ctx.reply(ctx.t("outcome.offer", company=interview.company)),
+        ctx.reply(ctx.t("outcome.offer_next")),
+        ctx.reply(ctx.t("outcome.offer_templates"), main_menu(ctx), copy_items=items),
     ]
 
 

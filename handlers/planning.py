@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from domain import calendar
 from domain.calendar import PromisedPeriod
@@ -22,8 +25,16 @@ def _moment(ctx: Context, day: date) -> datetime:
 
 
 def _send_moment(ctx: Context, day: date) -> datetime:
-    """The user's reminder hour on ``day``, but never in the past or in quiet hours."""
-    return max(_moment(ctx, day), earliest_send(ctx))
+    """The user's reminder hour on ``day``, but never in the past, in quiet hours or on a day off.
+
+    A moment that would fall on a weekend, holiday or the year-end break (a late catch-up, the
+    end of quiet hours) moves to the reminder hour of the next business day.
+    """
+    moment = max(_moment(ctx, day), earliest_send(ctx))
+    local_day = calendar.local_today(moment, ctx.user.timezone)
+    if calendar.is_business_day(local_day):
+        return moment
+    return _moment(ctx, calendar.next_business_day(local_day))
 
 
 def earliest_send(ctx: Context) -> datetime:
@@ -47,22 +58,28 @@ def _add(ctx: Context, interview: Interview, kind: ReminderKind, due: datetime) 
     )
 
 
+def promised_day_of(interview: Interview) -> date:
+    """The day the company's promise runs out (with nothing promised, the 14-day guideline)."""
+    period = PromisedPeriod.from_storage(interview.promised)
+    return calendar.promised_day(interview.interview_date, period)
+
+
 def promised_followup_day(interview: Interview) -> date:
-    """The business day the follow-up is due: the interview date plus what was promised."""
+    """The day the follow-up is due: the first business day after the promised day."""
     period = PromisedPeriod.from_storage(interview.promised)
     return calendar.followup_day(interview.interview_date, period)
 
 
 async def plan(ctx: Context, interview: Interview) -> datetime:
-    """Write the halfway nudge and the promised-day follow-up; return the check-in moment.
+    """Write the halfway nudge and the follow-up; return the check-in moment.
 
-    An interview recorded after its promised day has passed gets its follow-up right away
-    (outside quiet hours) rather than never.
+    The promised day is the company's, so the follow-up comes on the business day after it.
+    An interview recorded after that day has passed gets its follow-up right away (outside
+    quiet hours, on a business day) rather than never.
     """
-    due_day = promised_followup_day(interview)
-    checkin = _send_moment(ctx, due_day)
+    checkin = _send_moment(ctx, promised_followup_day(interview))
     _add(ctx, interview, ReminderKind.FOLLOWUP, checkin)
-    halfway = calendar.halfway_day(interview.interview_date, due_day)
+    halfway = calendar.halfway_day(interview.interview_date, promised_day_of(interview))
     if ctx.user.halfway_nudge and halfway is not None:
         nudge = _moment(ctx, halfway)
         if ctx.now < nudge < checkin:
@@ -92,6 +109,14 @@ async def schedule_again(
     return await _replace_pending(ctx, interview, kind, day)
 
 
+async def schedule_in_business_days(
+    ctx: Context, interview: Interview, kind: ReminderKind, business_days: int
+) -> datetime:
+    """A reminder of ``kind`` some business days from today, replacing what was pending."""
+    day = calendar.add_business_days(ctx.today, business_days)
+    return await _replace_pending(ctx, interview, kind, day)
+
+
 async def _replace_pending(
     ctx: Context, interview: Interview, kind: ReminderKind, day: date
 ) -> datetime:
@@ -107,20 +132,80 @@ async def next_checkin(ctx: Context, interview: Interview) -> datetime | None:
     return reminder.due_at if reminder is not None else None
 
 
-def pick_tips(ctx: Context, pool_key: str, count: int = 1) -> list[str]:
-    """Tips from a pool, skipping the ones this user saw lately; remembers what it picked."""
-    pool = ctx.pool(pool_key)
+_TAGS = re.compile(r"^((?:\[[a-z]+\])+)\s*")
+# Which tags a result method allows: a phone-only result gets no spam-folder tip, and so on.
+_METHOD_TAGS = {
+    "email": frozenset({"email"}),
+    "phone": frozenset({"phone"}),
+    "both": frozenset({"email", "phone"}),
+    "unknown": frozenset({"email", "phone"}),
+}
+WAITING = "waiting"
+
+
+def split_tip(entry: str) -> tuple[frozenset[str], str]:
+    """A pool entry's tags (``[email]``, ``[phone]``, ``[waiting]``) and the text shown."""
+    match = _TAGS.match(entry)
+    if match is None:
+        return frozenset(), entry
+    return frozenset(re.findall(r"\[([a-z]+)\]", match.group(1))), entry[match.end() :]
+
+
+def tip_texts(ctx: Context, pool_key: str) -> tuple[str, ...]:
+    """Every text of a pool as a user would see it."""
+    return tuple(split_tip(entry)[1] for entry in ctx.pool(pool_key))
+
+
+def waiting_tags(method: str | None) -> frozenset[str]:
+    """The tags that fit while the result is awaited by ``method``."""
+    return _METHOD_TAGS.get(method or "", frozenset()) | {WAITING}
+
+
+def _recent_texts(ctx: Context, memory: dict[str, Any], but: str) -> set[str]:
+    texts: set[str] = set()
+    for key, indices in memory.items():
+        if key == but or not ctx.catalog.has(ctx.locale, key):
+            continue
+        shown = tip_texts(ctx, key)
+        texts.update(shown[i] for i in indices[-TIP_MEMORY:] if 0 <= i < len(shown))
+    return texts
+
+
+def pick_tips(
+    ctx: Context,
+    pool_key: str,
+    count: int = 1,
+    *,
+    allow: Collection[str] = (),
+    avoid: Collection[str] = (),
+) -> list[str]:
+    """Tips from a pool that fit and were not shown lately; remembers what it picked.
+
+    Only entries whose tags are all in ``allow`` can come (untagged ones always can); none
+    that is in ``avoid`` (already in this message) or among the user's last few from any pool.
+    """
+    entries = [split_tip(entry) for entry in ctx.pool(pool_key)]
+    fits = [i for i, (tags, text) in enumerate(entries) if tags <= set(allow) and text not in avoid]
     memory = dict(ctx.user.recent_tips or {})
-    recent: list[int] = [i for i in memory.get(pool_key, []) if 0 <= i < len(pool)]
-    keep = min(TIP_MEMORY, max(len(pool) - count, 0))
-    fresh = (
-        [i for i in range(len(pool)) if i not in recent[-keep:]] if keep else list(range(len(pool)))
-    )
-    # Not security-sensitive: only which tip to show.
-    chosen = random.sample(fresh, min(count, len(fresh)))
+    recent: list[int] = [i for i in memory.get(pool_key, []) if 0 <= i < len(entries)]
+    keep = min(TIP_MEMORY, max(len(fits) - count, 0))
+    shown_elsewhere = _recent_texts(ctx, memory, pool_key)
+    fresh = [
+        i
+        for i in fits
+        if (not keep or i not in recent[-keep:]) and entries[i][1] not in shown_elsewhere
+    ]
+    if len(fresh) >= count:
+        # Not security-sensitive: only which tip to show.
+        chosen = random.sample(fresh, count)
+    else:
+        # Too few left: the ones shown longest ago come back first.
+        seen_at = {i: n for n, i in enumerate(recent)}
+        rest = sorted((i for i in fits if i not in fresh), key=lambda i: seen_at.get(i, -1))
+        chosen = fresh + rest[: count - len(fresh)]
     memory[pool_key] = (recent + chosen)[-TIP_MEMORY:]
     ctx.user.recent_tips = memory
-    return [pool[i] for i in chosen]
+    return [entries[i][1] for i in chosen]
 
 
 async def reschedule_pending(ctx: Context, old_timezone: str) -> int:

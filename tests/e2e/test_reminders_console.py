@@ -17,6 +17,7 @@ from bot.bootstrap import Renraku, bootstrap
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from domain.protocol import Pusher
+from handlers import planning
 from tests.recording import RecordingPusher
 from tests.support import Chat, ManualClock
 from tests.unit.test_registration import onboard, register_by_taps
@@ -62,13 +63,13 @@ async def register(settings: Settings, clock: ManualClock, user: str = "u1") -> 
         assert "保存しました" in chat.text
 
 
-async def test_25_days_later_one_personalised_followup_goes_out_at_start(
+async def test_26_days_later_one_personalised_followup_goes_out_at_start(
     settings: Settings, clock: ManualClock
 ) -> None:
     await register(settings, clock)
     await register(settings, clock, user="u2")
 
-    clock.advance(days=25)
+    clock.advance(days=26)  # Mon 12/21: a late follow-up still goes out, on a business day
     pusher = RecordingPusher()
     async with started(settings, clock, pusher) as app:
         took = await settle(app)
@@ -77,12 +78,13 @@ async def test_25_days_later_one_personalised_followup_goes_out_at_start(
 
     push = pusher.to("u1")[0]
     subject, body, phone = push.copy_texts
-    assert subject == f"一次面接の選考結果についてのお伺い（{NAME}）"
+    assert subject == f"11月25日(水)の一次面接の選考結果について（{NAME}）"
     assert body.startswith(f"{COMPANY}\n人事部 採用担当様\n")
-    assert f"11月25日(水)に面接をしていただきました、{NAME}です。" in body
-    assert "2週間以内にご連絡いただける" in body
+    assert f"11月25日(水)に一次面接を受けさせていただきました、{NAME}と申します。" in body
+    assert "2週間以内にご連絡をいただけると伺っておりました" in body
+    assert "約束の日（12月9日(水)）が過ぎました" in push.text
     assert f"{NAME}と申します" in phone
-    care = app.catalog.pool("ja", "pools.mental_care")
+    care = [planning.split_tip(tip)[1] for tip in app.catalog.pool("ja", "pools.mental_care")]
     assert sum(tip in push.text for tip in care) == 1
     assert [a.rsplit(":", 1)[1] for a in push.actions] == ["came", "done", "res", "later", "mute"]
 
@@ -103,17 +105,17 @@ async def test_a_week_early_there_is_no_template_only_the_halfway_nudge(
     assert nudge.copy_texts == []
     assert "折り返し" in nudge.text
 
-    clock.advance(days=6, hours=23)
+    clock.advance(days=7, hours=23)  # the whole promised day, Wed 12/9, until 09:00 on 12/10
     async with started(settings, clock, pusher) as app:
         await settle(app)
-    assert len(pusher.pushes) == 1, "a template went out before the promised day"
+    assert len(pusher.pushes) == 1, "a template went out on or before the promised day"
 
 
 async def test_the_console_channel_prints_the_followup(
     settings: Settings, clock: ManualClock
 ) -> None:
     await register(settings, clock, user="local")
-    clock.advance(days=25)
+    clock.advance(days=26)
     out = io.StringIO()
 
     def console(app: Renraku) -> Pusher:
@@ -123,7 +125,7 @@ async def test_the_console_channel_prints_the_followup(
         await settle(app)
     printed = out.getvalue()
     assert "┌─ ✉️ メールの件名" in printed
-    assert f"│ 一次面接の選考結果についてのお伺い（{NAME}）" in printed
+    assert f"│ 11月25日(水)の一次面接の選考結果について（{NAME}）" in printed
     assert "┌─ 📞 電話の台本" in printed
     assert "1) 結果が来てた" in printed
     assert "フォローした" in printed

@@ -35,9 +35,9 @@ from tests.unit.test_registration import onboard, register_by_taps
 
 COMPANY = "株式会社サンプル"
 NAME = "応募者"
-# Registered at 10:00 JST on Wed 11/25 with "2週間以内": follow-up at 10:00 JST on Wed 12/9,
-# halfway nudge at 10:00 JST on Wed 12/2.
-FOLLOWUP_AT = datetime(2026, 12, 9, 1, 0, tzinfo=UTC)
+# Registered at 10:00 JST on Wed 11/25 with "2週間以内": the promised day Wed 12/9 is the
+# company's, so the follow-up is at 10:00 JST on Thu 12/10; halfway nudge at 10:00 on Wed 12/2.
+FOLLOWUP_AT = datetime(2026, 12, 10, 1, 0, tzinfo=UTC)
 HALFWAY_AT = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
 
 _CATALOG: Catalog | None = None
@@ -188,6 +188,10 @@ async def test_nothing_goes_out_early_and_each_reminder_goes_out_once(
         assert halfway.copy_texts == [], "a template went out a week early"
         assert "折り返し" in halfway.text
 
+        # The promised day, Wed 12/9, belongs to the company: nothing all day.
+        for hour in (1, 5, 9, 14):
+            clock.set(datetime(2026, 12, 9, hour, 0, tzinfo=UTC))
+            assert await stack.dispatcher.run_due() == 0, f"{hour}:00 UTC on the promised day"
         clock.set(FOLLOWUP_AT - timedelta(minutes=1))
         assert await stack.dispatcher.run_due() == 0
         clock.set(FOLLOWUP_AT)
@@ -197,7 +201,11 @@ async def test_nothing_goes_out_early_and_each_reminder_goes_out_once(
         assert len(stack.pusher.pushes) == 2
         assert len(followup.copy_texts) == 3
         assert f"（{NAME}）" in followup.copy_texts[0]
-        assert {r.state for r in await rows(stack)} == {"sent"}
+        assert sorted((r.kind, r.state) for r in await rows(stack)) == [
+            ("followup", "sent"),
+            ("halfway", "sent"),
+            ("recheck", "pending"),
+        ]
         assert stack.counted("sent") == 2
 
 
@@ -224,8 +232,11 @@ async def test_two_dispatchers_racing_send_each_reminder_exactly_once(
 
         again = await asyncio.gather(first.dispatcher.run_due(), second.dispatcher.run_due())
         assert again == [0, 0]
-        stored = await rows(first)
+        everything = await rows(first)
+        stored = [r for r in everything if r.kind == "followup"]
         assert [r.state for r in stored] == ["sent"] * count
+        # Each follow-up planned its re-check exactly once.
+        assert [r.state for r in everything if r.kind == "recheck"] == ["pending"] * count
         assert {r.claimed_by for r in stored} <= {"host-a:1", "host-b:2"}
         async with first.uow() as uow:
             total = await uow.session.scalar(select(func.sum(Interview.followups_sent)))
@@ -237,20 +248,43 @@ async def test_reminders_due_during_downtime_go_out_once_at_start(
 ) -> None:
     async with running(db_url, clock) as before:
         await register(before)
-    clock.advance(days=25)
+    clock.advance(days=26)  # back on Mon 12/21, 10:00 in Tokyo
     async with running(db_url, clock) as after:
         await after.dispatcher.start()
         await asyncio.wait_for(after.dispatcher.wait_idle(), 5)
         [push] = after.pusher.pushes
         assert len(push.copy_texts) == 3 and COMPANY in push.copy_texts[1]
+        # A late follow-up says how late it is, not that today is the promised day.
+        assert "約束の日（12月9日(水)）が過ぎました。面接から26日です。" in push.text
         states = sorted((r.kind, r.state) for r in await rows(after))
         # The halfway nudge fell due too, but the promised day has come: it is dropped.
-        assert states == [("followup", "sent"), ("halfway", "cancelled")]
-        assert after.dispatcher.next_wake_at() is None
+        # The follow-up went out, so its re-check is planned.
+        assert states == [("followup", "sent"), ("halfway", "cancelled"), ("recheck", "pending")]
+        planned = after.dispatcher.next_wake_at()
+        assert planned is not None and planned > datetime.now(UTC) + timedelta(days=2)
     async with running(db_url, clock) as restarted:
         await restarted.dispatcher.start()
         await asyncio.wait_for(restarted.dispatcher.wait_idle(), 5)
         assert restarted.pusher.pushes == []
+
+
+async def test_back_from_downtime_on_a_sunday_the_followup_waits_for_monday(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as before:
+        await register(before)
+    clock.advance(days=25)  # back on Sun 12/20, 10:00 in Tokyo
+    async with running(db_url, clock) as after:
+        assert await after.dispatcher.run_due() == 0, "nothing to chase a company with on Sunday"
+        followup = next(r for r in await rows(after) if r.kind == "followup")
+        # Deferred, never cancelled: a follow-up that was never attempted still goes out.
+        assert (followup.state, followup.due_at) == (
+            "pending",
+            datetime(2026, 12, 21, 1, 0, tzinfo=UTC),
+        )
+        clock.set(followup.due_at)
+        assert await after.dispatcher.run_due() == 1
+        assert len(after.pusher.pushes[-1].copy_texts) == 3
 
 
 async def test_saving_an_interview_plans_the_next_wake_up(db_url: str, clock: ManualClock) -> None:
@@ -655,7 +689,9 @@ async def test_muted_interview_gets_nothing(db_url: str, clock: ManualClock) -> 
         assert stack.pusher.calls == 0
 
 
-async def test_followed_then_recheck_then_no_response(db_url: str, clock: ManualClock) -> None:
+async def test_followed_then_recheck_then_no_response_by_choice(
+    db_url: str, clock: ManualClock
+) -> None:
     async with running(db_url, clock) as stack:
         iid = await register(stack)
         chat = Chat(stack.engine)
@@ -665,32 +701,41 @@ async def test_followed_then_recheck_then_no_response(db_url: str, clock: Manual
         assert f"f:{iid}:done" in first.actions
 
         await chat.act(f"f:{iid}:done")
-        recheck_at = datetime(2026, 12, 14, 1, 0, tzinfo=UTC)  # 3 business days: Mon 12/14
-        assert "12月14日(月) 10:00" in chat.text
+        recheck_at = datetime(2026, 12, 15, 1, 0, tzinfo=UTC)  # 3 business days: Tue 12/15
+        assert "12月15日(火) 10:00" in chat.text
         clock.set(recheck_at - timedelta(minutes=1))
         assert await stack.dispatcher.run_due() == 0
         clock.set(recheck_at)
         assert await stack.dispatcher.run_due() == 1
         second = stack.pusher.pushes[-1]
         assert second.copy_texts[0].startswith("【再度のお伺い】")
-        assert "エージェント" in second.text
+        assert "12月10日(木)" in second.text and "エージェント" in second.text
 
-        # Nothing pressed after the second nudge: three business days later it closes.
-        clock.set(datetime(2026, 12, 17, 1, 0, tzinfo=UTC))
+        # Nothing pressed after the second nudge: three business days later, the choice.
+        clock.set(datetime(2026, 12, 18, 1, 0, tzinfo=UTC))
         assert await stack.dispatcher.run_due() == 1
         last = stack.pusher.pushes[-1]
         assert "連絡なし" in last.text and last.copy_texts == []
+        assert "12月10日(木)に問い合わせましたが" in last.text
+        assert f"f:{iid}:none" in last.actions and f"f:{iid}:more" in last.actions
         async with stack.uow() as uow:
             interview = await uow.session.get(Interview, iid)
             assert interview is not None
-            assert (interview.status, interview.followups_sent) == ("no_response", 2)
+            # Offered, not set: only the user's tap records 連絡なし.
+            assert (interview.status, interview.followups_sent) == ("followed_up", 2)
+        clock.advance(days=30)
+        assert await stack.dispatcher.run_due() == 0, "the closing offer comes once"
+
+        await chat.act(f"f:{iid}:none")
+        async with stack.uow() as uow:
+            interview = await uow.session.get(Interview, iid)
+            assert interview is not None
+            assert interview.status == "no_response"
             history = (
                 await uow.session.scalars(select(StatusChange.to_status).order_by(StatusChange.id))
             ).all()
             assert list(history) == ["waiting", "followed_up", "no_response"]
             assert await uow.reminders.pending_for_interview(iid) == []
-        clock.advance(days=30)
-        assert await stack.dispatcher.run_due() == 0
         assert len(stack.pusher.pushes) == 3
 
 

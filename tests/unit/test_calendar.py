@@ -293,23 +293,29 @@ def test_promised_day(interview: date, period: PromisedPeriod, expected: date) -
         # Lands on a Saturday -> Monday.
         (INTERVIEW, PromisedPeriod(PeriodUnit.DAYS, 3), date(2026, 11, 30)),
         (INTERVIEW, PromisedPeriod(PeriodUnit.DAYS, 10), date(2026, 12, 7)),
-        # Already a business day.
-        (INTERVIEW, PromisedPeriod(PeriodUnit.WEEKS, 2), date(2026, 12, 9)),
+        # A business day belongs to the company: the follow-up is the next one (Wed -> Thu).
+        (INTERVIEW, PromisedPeriod(PeriodUnit.WEEKS, 2), date(2026, 12, 10)),
+        # Nothing promised: day 14 is the guideline day, handled the same way.
+        (INTERVIEW, PromisedPeriod(PeriodUnit.UNSPECIFIED), date(2026, 12, 10)),
+        # A Friday promise -> the Monday after.
+        (date(2026, 11, 27), PromisedPeriod(PeriodUnit.WEEKS, 2), date(2026, 12, 14)),
         # Lands on 文化の日 (Tue) -> Wed.
         (date(2026, 10, 27), PromisedPeriod(PeriodUnit.WEEKS, 1), date(2026, 11, 4)),
         # Nothing promised: 14 days lands on 勤労感謝の日 (Mon) -> Tue.
         (date(2026, 11, 9), PromisedPeriod(PeriodUnit.UNSPECIFIED), date(2026, 11, 24)),
         # One month lands on the 振替休日 5/6 -> Thu 5/7.
         (date(2026, 4, 6), PromisedPeriod(PeriodUnit.MONTHS, 1), date(2026, 5, 7)),
-        (date(2026, 11, 20), PromisedPeriod(PeriodUnit.BUSINESS_DAYS, 5), date(2026, 11, 30)),
-        # The year-end break: 12/28 counts, 12/29..1/3 roll to 2027-01-04.
-        (INTERVIEW, PromisedPeriod(PeriodUnit.DATE, until=date(2026, 12, 28)), date(2026, 12, 28)),
+        # The 5th business day is the company's; the 6th is the follow-up.
+        (date(2026, 11, 20), PromisedPeriod(PeriodUnit.BUSINESS_DAYS, 5), date(2026, 12, 1)),
+        # The year-end break: a promise for 12/28 or 12/29..1/3 is followed up on 2027-01-04.
+        (INTERVIEW, PromisedPeriod(PeriodUnit.DATE, until=date(2026, 12, 28)), date(2027, 1, 4)),
         (INTERVIEW, PromisedPeriod(PeriodUnit.DATE, until=date(2026, 12, 29)), date(2027, 1, 4)),
         (INTERVIEW, PromisedPeriod(PeriodUnit.DATE, until=date(2026, 12, 30)), date(2027, 1, 4)),
         (INTERVIEW, PromisedPeriod(PeriodUnit.DATE, until=date(2026, 12, 31)), date(2027, 1, 4)),
         (INTERVIEW, PromisedPeriod(PeriodUnit.DATE, until=date(2027, 1, 1)), date(2027, 1, 4)),
         (INTERVIEW, PromisedPeriod(PeriodUnit.DATE, until=date(2027, 1, 2)), date(2027, 1, 4)),
         (INTERVIEW, PromisedPeriod(PeriodUnit.DATE, until=date(2027, 1, 3)), date(2027, 1, 4)),
+        (INTERVIEW, PromisedPeriod(PeriodUnit.DATE, until=date(2027, 1, 4)), date(2027, 1, 5)),
         (date(2026, 12, 21), PromisedPeriod(PeriodUnit.DAYS, 10), date(2027, 1, 4)),
     ],
 )
@@ -325,6 +331,13 @@ def test_followup_day(interview: date, period: PromisedPeriod, expected: date) -
         (date(2026, 11, 25), date(2026, 11, 29), date(2026, 11, 27)),  # 4 days -> +2
         (date(2026, 11, 25), date(2026, 11, 30), date(2026, 11, 27)),  # 5 days -> +2
         (date(2026, 12, 20), date(2027, 1, 19), date(2027, 1, 4)),  # across the new year
+        # The midpoint on a weekend or holiday moves to the next business day.
+        (date(2026, 11, 24), date(2026, 12, 4), date(2026, 11, 30)),  # Sun 11/29 -> Mon
+        (date(2026, 11, 9), date(2026, 12, 7), date(2026, 11, 24)),  # 勤労感謝の日 -> Tue
+        (date(2026, 11, 26), date(2026, 12, 1), date(2026, 11, 30)),  # Sat 11/28 -> Mon
+        # ... or back, when going forward would reach the promised day.
+        (date(2026, 12, 25), date(2027, 1, 4), date(2026, 12, 28)),  # year-end break
+        (date(2026, 12, 28), date(2027, 1, 1), None),  # no business day in between
         (date(2026, 11, 25), date(2026, 11, 28), None),  # 3 days: too short
         (date(2026, 11, 25), date(2026, 11, 26), None),
         (date(2026, 11, 25), date(2026, 11, 25), None),

@@ -12,7 +12,7 @@ import pytest
 from bot.line_admin import MENU_KEYS
 from domain.calendar import PeriodUnit
 from domain.parsing import TextProblem
-from handlers.followup import COPY_PARTS
+from handlers.followup_texts import COPY_PARTS, TEMPLATES
 from handlers.registration import METHODS, PROMISE_PRESET_KEYS, REGISTRATION, STAGES
 from handlers.router import COMMANDS
 from handlers.settings import QUIET_PRESETS
@@ -160,7 +160,23 @@ def test_handlers_only_name_keys_that_exist(catalog: Catalog) -> None:
 
 # --- keys built at run time -----------------------------------------------------------------
 
-_TEMPLATE_FIELDS = {"sender", "company", "addressee", "interview_date", "promised", "stage"}
+_TEMPLATE_FIELDS = {
+    "company",
+    "stage",
+    "interview_date",
+    "position",
+    "sender",
+    "to_written",
+    "to_spoken",
+    "callback",
+    "signature",
+    "promise_email",
+    "promise_spoken",
+    "promise_agent",
+    "first_followup",
+    "agent_to",
+    "agent_spoken",
+}
 _PERIOD_KEYS = {
     unit: "date" if unit is PeriodUnit.DATE else unit.name.lower() for unit in PeriodUnit
 }
@@ -219,10 +235,21 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
     "reminders.copy.{}": _family("reminders.copy.{}", COPY_PARTS),
     "templates.{}.{}": [
         (f"templates.{template}.{part}", frozenset(_TEMPLATE_FIELDS))
-        for template in ("followup", "recheck")
+        for template in TEMPLATES
         for part in COPY_PARTS
     ],
     "reminders.halfway.check.{}": _family("reminders.halfway.check.{}", METHODS),
+    "reminders.halfway.{}": _family(
+        "reminders.halfway.{}",
+        ["promised", "guideline"],
+        {"company", "waited", "due", "left", "check", "tips"},
+    ),
+    "reminders.checks.{}": _family("reminders.checks.{}", METHODS, {"company"}),
+    "reminders.when.{}": _family(
+        "reminders.when.{}",
+        ["promise_passed", "guideline_passed", "since_interview"],
+        {"company", "days", "due"},
+    ),
     "settings.language_name.{}": _family("settings.language_name.{}", LOCALES),
     "settings.quiet_preset.{}": _family(
         "settings.quiet_preset.{}", [key.replace("-", "_") for key in QUIET_PRESETS]

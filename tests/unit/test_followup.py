@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.bootstrap import Renraku
 from bot.engine import Engine
 from domain.protocol import Reply
-from handlers import followup
+from handlers import followup, planning
 from handlers.context import Context
 from storage.models import Interview, StatusChange
 from tests.support import Chat, ManualClock
@@ -34,12 +34,20 @@ async def _seed(
     memo: str | None = None,
     locale: str = "ja",
     followups_sent: int = 0,
+    phone: str | None = "090-1234-5678",
+    email: str | None = "applicant@example.jp",
+    applied_via: str | None = None,
+    agent_name: str | None = None,
+    agent_contact: str | None = None,
+    followed_count: int = 0,
+    first_followup_on: date | None = None,
 ) -> int:
     async with app.uow() as uow:
         user = await uow.users.get_or_create(
             "console", external_id, locale=locale, timezone="Asia/Tokyo"
         )
         user.display_name = name
+        user.phone, user.email = phone, email
         user.onboarded = True
         interview = Interview(
             user_id=user.id,
@@ -53,6 +61,11 @@ async def _seed(
             asked_memo=memo,
             status="waiting",
             followups_sent=followups_sent,
+            applied_via=applied_via,
+            agent_name=agent_name,
+            agent_contact=agent_contact,
+            followed_count=followed_count,
+            first_followup_on=first_followup_on,
             muted=False,
         )
         uow.interviews.add(interview)
@@ -80,24 +93,35 @@ async def _compose(app: Renraku, now: datetime, iid: int, kind: str = "followup"
 
 
 def _pool(app: Renraku, key: str, locale: str = "ja") -> tuple[str, ...]:
-    return app.catalog.pool(locale, key)
+    """A pool's texts as shown, without their tags."""
+    return tuple(planning.split_tip(entry)[1] for entry in app.catalog.pool(locale, key))
 
 
 def _one_of(pool: tuple[str, ...], text: str) -> list[str]:
     return [tip for tip in pool if tip in text]
 
 
-DUE = datetime(2026, 12, 9, 1, 0, tzinfo=UTC)  # 10:00 JST on the promised day
+# 10:00 JST on Thu 12/10: the first business day after the promised day, Wed 12/9.
+DUE = datetime(2026, 12, 10, 1, 0, tzinfo=UTC)
 HALFWAY = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 10:00 JST halfway through the wait
+PROMISE_WORDS = ("約束", "以内", "伺って")
 
 
-# --- the promised-day follow-up -------------------------------------------------------------
+def _everything(replies: list[Reply]) -> str:
+    parts = [r.text for r in replies] + [i.text for r in replies for i in r.copy_items]
+    parts += [c.label for r in replies for c in r.choices]
+    return "\n".join(parts)
+
+
+# --- the follow-up after the promised day ---------------------------------------------------
 
 
 async def test_followup_has_check_first_copy_items_care_and_buttons(app: Renraku) -> None:
-    iid = await _seed(app, memo="人事部に電話してよい")
+    iid = await _seed(app, memo="人事部に電話してよい", method="both")
     check, templates, closing = await _compose(app, DUE, iid)
 
+    assert "約束の日（12月9日(水)）が過ぎました" in check.text
+    assert "面接から15日" in check.text and "今日は" not in check.text
     assert COMPANY in check.text and "迷惑メールフォルダ" in check.text
     assert "着信履歴" in check.text and "ドメインで検索" in check.text
     assert "@example.co.jp" in check.text
@@ -111,14 +135,15 @@ async def test_followup_has_check_first_copy_items_care_and_buttons(app: Renraku
         "✉️ メールの本文",
         "📞 電話の台本",
     ]
-    assert subject.text == "二次面接の選考結果についてのお伺い（応募者A）"
-    assert body.text.startswith(f"{COMPANY}\n採用担当様\n")
-    assert "11月25日(水)に面接をしていただきました、応募者Aです。" in body.text
-    assert "選考結果は2週間以内にご連絡いただけると伺って" in body.text
-    assert body.text.endswith("応募者A")
-    assert "採用担当様におつなぎいただけますでしょうか" in phone.text
+    assert subject.text == "11月25日(水)の二次面接の選考結果について（応募者A）"
+    assert body.text.startswith(f"{COMPANY}\n採用担当様\n\nお世話になっております。")
+    assert "11月25日(水)に二次面接を受けさせていただきました、応募者Aと申します。" in body.text
+    assert "選考結果は2週間以内にご連絡をいただけると伺っておりました" in body.text
+    assert "応募者A\n電話: 090-1234-5678\nメール: applicant@example.jp" in body.text
+    assert "採用担当様にお取り次ぎいただけますでしょうか" in phone.text
     assert "応募者Aと申します" in phone.text and "11月25日(水)" in phone.text
-    assert "【担当者が不在のとき】" in phone.text
+    assert "090-1234-5678までお電話" in phone.text
+    assert "【ご担当の方が不在のとき】" in phone.text
     for item in templates.copy_items:
         assert "{" not in item.text and not item.text.startswith("\n")
 
@@ -132,33 +157,38 @@ async def test_followup_has_check_first_copy_items_care_and_buttons(app: Renraku
     ]
 
 
+async def test_a_late_followup_says_how_late_it_truly_is(app: Renraku) -> None:
+    iid = await _seed(app)
+    # Sent a week late (downtime, a snooze): it must not pretend today is the promised day.
+    check, _, _ = await _compose(app, datetime(2026, 12, 16, 1, 0, tzinfo=UTC), iid)
+    assert "約束の日（12月9日(水)）が過ぎました。面接から21日です。" in check.text
+
+
 async def test_fallbacks_when_name_interviewer_and_contact_are_missing(app: Renraku) -> None:
-    iid = await _seed(app, name=None, interviewer=None, contact=None)
+    iid = await _seed(app, name=None, interviewer=None, contact=None, phone=None, email=None)
     check, templates, _ = await _compose(app, DUE, iid)
     subject, body, phone = templates.copy_items
-    assert subject.text == "二次面接の選考結果についてのお伺い（（お名前））"
+    assert subject.text == "11月25日(水)の二次面接の選考結果について（〇〇）"
     assert body.text.startswith(f"{COMPANY}\n採用ご担当者様\n")
-    assert "採用ご担当者様におつなぎ" in phone.text
+    assert "採用ご担当の方にお取り次ぎ" in phone.text
+    assert "〇〇\n電話: 〇〇〇-〇〇〇〇-〇〇〇〇\nメール: 〇〇〇@〇〇〇" in body.text
+    assert "（（" not in _everything([templates])
     assert "検索のヒント" not in check.text
-    assert "送り先" not in templates.text
+    assert "送り先" not in templates.text and "電話番号:" not in templates.text
 
 
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("採用担当", "採用担当様"),
-        ("採用担当さん", "採用担当様"),
-        ("採用担当 様", "採用担当様"),
-        ("人事部 採用担当", "人事部 採用担当様"),
-        ("  ", "採用ご担当者様"),
-        ("様", "様様"),
-        (None, "採用ご担当者様"),
-    ],
-)
-async def test_addressee_gets_one_honorific(app: Renraku, typed: str | None, expected: str) -> None:
-    iid = await _seed(app)
-    async with _context(app, DUE, iid) as (ctx, _):
-        assert followup.addressee(ctx, typed) == expected
+async def test_a_phone_result_gets_the_phone_script_first_and_a_number_is_not_an_address(
+    app: Renraku,
+) -> None:
+    iid = await _seed(app, method="phone", contact="03-1234-5678")
+    check, templates, _ = await _compose(app, DUE, iid)
+    assert [i.label for i in templates.copy_items] == [
+        "📞 電話の台本",
+        "✉️ メールの件名",
+        "✉️ メールの本文",
+    ]
+    assert "電話番号: 03-1234-5678" in templates.text and "送り先" not in templates.text
+    assert "着信履歴" in check.text and "迷惑メール" not in check.text
 
 
 @pytest.mark.parametrize(
@@ -168,29 +198,54 @@ async def test_addressee_gets_one_honorific(app: Renraku, typed: str | None, exp
         ("bdays:5", "5営業日以内"),
         ("days:10", "10日以内"),
         ("months:1", "1ヶ月以内"),
-        ("date:2026-12-10", "12月10日(木)まで"),
-        ("none", "近日中"),
+        ("date:2026-12-08", "12月8日(火)まで"),
     ],
 )
 async def test_promised_period_reads_naturally_in_the_templates(
     app: Renraku, promised: str, expected: str
 ) -> None:
     iid = await _seed(app, promised=promised)
-    _, templates, _ = await _compose(app, DUE, iid)
+    _, templates, _ = await _compose(app, datetime(2027, 1, 5, 1, 0, tzinfo=UTC), iid)
     body = templates.copy_items[1].text
-    assert f"選考結果は{expected}にご連絡いただける" in body
+    assert f"選考結果は{expected}にご連絡をいただけると伺っておりました" in body
+
+
+async def test_nothing_promised_means_no_promise_anywhere(app: Renraku) -> None:
+    iid = await _seed(app, promised="none")
+    replies = await _compose(app, DUE, iid)
+    text = _everything(replies)
+    assert not [w for w in PROMISE_WORDS if w in text], text
+    assert "面接から15日が経ちました" in replies[0].text and "目安" in replies[0].text
+    assert "面接から2週間以上が経ちましたので" in replies[1].copy_items[1].text
+    [halfway] = await _compose(app, HALFWAY, iid, "halfway")
+    assert "約束" not in halfway.text and "12月9日(水)を目安" in halfway.text
+
+
+async def test_applied_through_an_agent_the_agent_is_asked(app: Renraku) -> None:
+    iid = await _seed(
+        app, applied_via="agent", agent_name="担当さん", agent_contact="agent@example.com"
+    )
+    check, templates, _ = await _compose(app, DUE, iid)
+    assert "エージェントの担当者に確認をお願いしましょう" in templates.text
+    assert "送り先: agent@example.com" in templates.text
+    assert "saiyo@example.co.jp" not in templates.text and "検索のヒント" not in check.text
+    subject, body, phone = templates.copy_items
+    assert subject.text == f"{COMPANY}様の選考状況について（応募者A）"
+    assert body.text.startswith("担当様\n\nいつもお世話になっております。")
+    assert "【エージェントの担当様に】" in phone.text
 
 
 async def test_english_templates_are_filled_too(app: Renraku) -> None:
     iid = await _seed(app, locale="en", name="Applicant A", interviewer="Recruiter-san")
     check, templates, closing = await _compose(app, DUE, iid)
     subject, body, phone = templates.copy_items
-    assert subject.text == "Status of my second interview (Applicant A)"
+    assert subject.text == "Following up on my second interview on Wed, Nov 25 (Applicant A)"
     assert body.text.startswith("Dear Recruiter,")
-    assert "I had an interview with 株式会社サンプル on Wed, Nov 25." in body.text
+    assert "I had the second interview with you on Wed, Nov 25." in body.text
     assert "hear about the result within 2 weeks" in body.text
-    assert "put me through to Recruiter?" in phone.text
-    assert "spam folder" in check.text
+    assert "Phone: 090-1234-5678\nEmail: applicant@example.jp" in body.text
+    assert "put me through to Recruiter, please?" in phone.text
+    assert "(Wed, Dec 9) has passed" in check.text and "spam folder" in check.text
     assert [c.label for c in closing.choices] == [
         "I followed up",
         "Result came",
@@ -220,38 +275,67 @@ async def test_care_tips_rotate_and_are_remembered(app: Renraku) -> None:
 
 # --- the other reminders --------------------------------------------------------------------
 
+RECHECK_AT = datetime(2026, 12, 15, 1, 0, tzinfo=UTC)  # 3 business days after Thu 12/10
 
-async def test_recheck_is_the_shorter_template_with_advice(app: Renraku) -> None:
-    iid = await _seed(app, followups_sent=1)
-    check, templates, advice = await _compose(app, DUE, iid, "recheck")
-    assert "3営業日" in check.text
+
+async def test_recheck_names_the_first_followup_and_offers_to_wait(app: Renraku) -> None:
+    iid = await _seed(app, followups_sent=1, followed_count=1, first_followup_on=date(2026, 12, 10))
+    check, templates, advice = await _compose(app, RECHECK_AT, iid, "recheck")
+    assert "問い合わせたのは12月10日(木)でした。それから5日が経ちます。" in check.text
     subject, body, phone = templates.copy_items
-    assert subject.text == "【再度のお伺い】二次面接の結果について（応募者A）"
-    assert "先日も選考結果についてご連絡を差し上げましたが" in body.text
+    assert subject.text == "【再度のお伺い】11月25日(水)の二次面接の選考結果について（応募者A）"
+    assert "12月10日(木)に、選考の状況についてご連絡を差し上げましたが" in body.text
     assert body.text.startswith(f"{COMPANY}\n採用担当様\n")
-    assert "たびたび恐れ入ります" in phone.text
+    assert "たびたび恐れ入りますが" in phone.text
+    assert templates.text.count("電話で") == 1 and "メールで" in templates.text
     assert "エージェント" in advice.text and "応募先" in advice.text
     assert len(_one_of(_pool(app, "pools.mental_care"), advice.text)) == 1
-    assert f"f:{iid}:done" in [c.action for c in advice.choices]
+    assert [(c.label, c.action) for c in advice.choices] == [
+        ("フォローした", f"f:{iid}:done"),
+        ("結果が来た", f"i:{iid}:res"),
+        ("もう少し待つ（3営業日後）", f"f:{iid}:wait"),
+        ("この面接の通知を止める", f"f:{iid}:mute"),
+    ]
 
 
-async def test_after_two_nudges_the_message_is_no_response(app: Renraku) -> None:
-    iid = await _seed(app, followups_sent=2)
-    replies = await _compose(app, DUE, iid, "recheck")
+async def test_a_recheck_without_a_followup_does_not_claim_one(app: Renraku) -> None:
+    iid = await _seed(app, followups_sent=1)
+    check, templates, _ = await _compose(app, RECHECK_AT, iid, "recheck")
+    assert "まだでしたら、今からでも遅くありません" in check.text
+    body = templates.copy_items[1].text
+    assert "ご連絡を差し上げましたが" not in body and "再度" not in templates.copy_items[0].text
+    assert "選考結果は2週間以内にご連絡をいただけると伺っておりました" in body
+
+
+@pytest.mark.parametrize(
+    ("followed", "first", "expected"),
+    [
+        (0, None, "まだ問い合わせていなくても"),
+        (1, date(2026, 12, 10), "12月10日(木)に問い合わせましたが"),
+        (2, date(2026, 12, 10), "12月10日(木)から2回問い合わせましたが"),
+    ],
+)
+async def test_after_two_nudges_no_response_is_offered_as_a_choice(
+    app: Renraku, followed: int, first: date | None, expected: str
+) -> None:
+    iid = await _seed(app, followups_sent=2, followed_count=followed, first_followup_on=first)
+    replies = await _compose(app, RECHECK_AT, iid, "recheck")
     text = "\n".join(r.text for r in replies)
-    assert "連絡なし" in text
-    assert len(_one_of(_pool(app, "pools.no_response"), text)) == 2
-    assert len(_one_of(_pool(app, "pools.mental_care"), text)) == 1
+    assert expected in text and "「連絡なし」として区切りますか" in text
     assert all(not r.copy_items for r in replies)
-    actions = [c.action for r in replies for c in r.choices]
-    assert actions[:2] == [f"i:{iid}:res", "m:new"]
+    assert [(c.label, c.action) for r in replies for c in r.choices] == [
+        ("連絡なしにする", f"f:{iid}:none"),
+        ("もう少し待つ", f"f:{iid}:more"),
+        ("結果が来た", f"i:{iid}:res"),
+    ]
+    assert (await _interview(app, iid)).status == "waiting"
 
 
 async def test_halfway_nudge_has_waiting_tips_and_the_check(app: Renraku) -> None:
     iid = await _seed(app, method="both")
-    [reply] = await _compose(app, datetime(2026, 12, 2, 1, 0, tzinfo=UTC), iid, "halfway")
+    [reply] = await _compose(app, HALFWAY, iid, "halfway")
     assert "面接から7日" in reply.text and "あと7日" in reply.text
-    assert "12月9日(水)" in reply.text
+    assert "約束の日（12月9日(水)）" in reply.text
     assert "迷惑メールフォルダと電話の着信履歴" in reply.text
     assert len(_one_of(_pool(app, "pools.waiting"), reply.text)) == 2
     assert not reply.copy_items
@@ -276,9 +360,9 @@ async def test_hold_reasons(app: Renraku) -> None:
         ctx.user.active = False
         assert followup.hold(ctx, interview, "recheck", DUE) is followup.Hold.PAUSE
         ctx.user.active = True
-        ctx.now = datetime(2026, 12, 9, 14, 0, tzinfo=UTC)  # 23:00 in Tokyo: quiet hours
+        ctx.now = datetime(2026, 12, 10, 14, 0, tzinfo=UTC)  # 23:00 in Tokyo: quiet hours
         assert followup.hold(ctx, interview, "followup", DUE) is followup.Hold.DEFER
-        assert followup.resume_at(ctx, "followup") == datetime(2026, 12, 9, 23, 0, tzinfo=UTC)
+        assert followup.resume_at(ctx, "followup") == datetime(2026, 12, 10, 23, 0, tzinfo=UTC)
         ctx.now = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
         assert followup.hold(ctx, interview, "halfway", HALFWAY) is None
         ctx.user.halfway_nudge = False
@@ -286,28 +370,48 @@ async def test_hold_reasons(app: Renraku) -> None:
         await ctx.uow.rollback()
 
 
-async def test_after_sent_counts_nudges_then_closes_as_no_response(app: Renraku) -> None:
+@pytest.mark.parametrize("kind", ["halfway", "followup", "recheck", "followup_later"])
+async def test_nothing_that_leads_to_contacting_the_company_goes_out_on_a_day_off(
+    app: Renraku, kind: str
+) -> None:
+    iid = await _seed(app)
+    saturday = datetime(2026, 12, 12, 1, 0, tzinfo=UTC)  # 10:00 on Sat 12/12 in Tokyo
+    async with _context(app, saturday, iid) as (ctx, interview):
+        interview.promised = "weeks:3"  # keep the halfway nudge useful on this day
+        assert followup.hold(ctx, interview, kind, saturday) is followup.Hold.DEFER
+        assert followup.resume_at(ctx, kind) == datetime(2026, 12, 14, 1, 0, tzinfo=UTC)
+        await ctx.uow.rollback()
+
+
+async def test_after_sent_counts_nudges_and_never_closes_by_itself(app: Renraku) -> None:
     iid = await _seed(app)
     async with _context(app, DUE, iid) as (ctx, interview):
         await followup.after_sent(ctx, interview, "halfway")
         assert interview.followups_sent == 0
         await followup.after_sent(ctx, interview, "followup")
         assert interview.followups_sent == 1
-        assert await ctx.uow.reminders.pending_for_interview(iid) == []
+        # Nothing pressed after the follow-up: a re-check comes anyway.
+        [recheck] = await ctx.uow.reminders.pending_for_interview(iid)
+        assert (recheck.kind, recheck.due_at) == ("recheck", RECHECK_AT)
+        recheck.state = "sent"
+        ctx.now = RECHECK_AT
         await followup.after_sent(ctx, interview, "recheck")
         assert interview.followups_sent == 2
-        # Nothing pressed after the last nudge: a closing check is planned anyway.
+        # ... and after the last nudge, the closing offer.
         [closing] = await ctx.uow.reminders.pending_for_interview(iid)
         assert (closing.kind, closing.due_at) == (
             "recheck",
-            datetime(2026, 12, 14, 1, 0, tzinfo=UTC),
+            datetime(2026, 12, 18, 1, 0, tzinfo=UTC),
         )
+        closing.state = "sent"
         await followup.after_sent(ctx, interview, "recheck")
-        assert interview.status == "no_response"
+        assert interview.followups_sent == 2, "the closing offer is not a follow-up push"
+        assert interview.status == "waiting", "no response is the user's choice"
+        # A snoozed one is the same message again and does not use up a nudge.
+        await followup.after_sent(ctx, interview, "recheck_later")
+        assert interview.followups_sent == 2
     async with app.uow() as uow:
-        history = (await uow.history.for_interview(iid))[-1]
-        assert (history.from_status, history.to_status) == ("waiting", "no_response")
-        assert await uow.reminders.pending_for_interview(iid) == []
+        assert [h.to_status for h in await uow.history.for_interview(iid)] == []
 
 
 # --- the buttons, through the real engine ---------------------------------------------------
@@ -341,12 +445,19 @@ async def test_followed_schedules_a_recheck_three_business_days_later(
     chat, iid = await _registered(app, engine)
     clock.set(DUE)
     await chat.act(f"f:{iid}:done")
-    assert "12月14日(月) 10:00" in chat.text
-    assert await _pending(app, iid) == [("recheck", datetime(2026, 12, 14, 1, 0, tzinfo=UTC))]
-    assert (await _interview(app, iid)).status == "followed_up"
+    assert "12月15日(火) 10:00" in chat.text
+    assert await _pending(app, iid) == [("recheck", RECHECK_AT)]
+    interview = await _interview(app, iid)
+    assert interview.status == "followed_up"
+    assert (interview.followed_count, interview.first_followup_on) == (1, date(2026, 12, 10))
     async with app.uow() as uow:
         changes = (await uow.session.scalars(select(StatusChange.to_status))).all()
     assert list(changes) == ["waiting", "followed_up"]
+    # A second tap counts again but keeps the day of the first follow-up.
+    clock.set(RECHECK_AT)
+    await chat.act(f"f:{iid}:done")
+    interview = await _interview(app, iid)
+    assert (interview.followed_count, interview.first_followup_on) == (2, date(2026, 12, 10))
 
 
 async def test_later_asks_again_in_three_days_on_a_business_day(
@@ -355,9 +466,47 @@ async def test_later_asks_again_in_three_days_on_a_business_day(
     chat, iid = await _registered(app, engine)
     clock.set(DUE)
     await chat.act(f"f:{iid}:later")
-    # 12/12 is a Saturday: the reminder moves to Monday.
+    # 12/13 is a Sunday: the reminder moves to Monday. A snooze does not use up a nudge.
     assert "12月14日(月) 10:00" in chat.text
-    assert await _pending(app, iid) == [("followup", datetime(2026, 12, 14, 1, 0, tzinfo=UTC))]
+    assert await _pending(app, iid) == [
+        ("followup_later", datetime(2026, 12, 14, 1, 0, tzinfo=UTC))
+    ]
+
+
+async def test_wait_moves_the_recheck_a_few_business_days(
+    app: Renraku, engine: Engine, clock: ManualClock
+) -> None:
+    chat, iid = await _registered(app, engine)
+    clock.set(RECHECK_AT)
+    await chat.act(f"f:{iid}:wait")
+    assert "12月18日(金) 10:00" in chat.text
+    assert await _pending(app, iid) == [("recheck_later", datetime(2026, 12, 18, 1, 0, tzinfo=UTC))]
+
+
+async def test_the_closing_choice_waits_or_records_no_response(
+    app: Renraku, engine: Engine, clock: ManualClock
+) -> None:
+    chat, iid = await _registered(app, engine)
+    clock.set(RECHECK_AT)
+    await chat.act(f"f:{iid}:more")
+    assert await _pending(app, iid) == [("recheck", datetime(2026, 12, 22, 1, 0, tzinfo=UTC))]
+    assert (await _interview(app, iid)).status == "waiting"
+
+    await chat.act(f"f:{iid}:none")
+    assert "「連絡なし」として記録しました" in chat.text
+    assert len(_one_of(_pool(app, "pools.no_response"), chat.text)) == 2
+    assert [c.action for c in chat.choices()][:3] == [f"i:{iid}:res", "m:new", "m:list"]
+    assert (await _interview(app, iid)).status == "no_response"
+    assert await _pending(app, iid) == []
+    async with app.uow() as uow:
+        assert [h.to_status for h in await uow.history.for_interview(iid)][-1] == "no_response"
+
+    # The card keeps 結果が来た: a late answer can still be recorded.
+    await chat.say("/list")
+    assert f"i:{iid}:res" in [c.action for c in chat.choices()]
+    await chat.act(f"i:{iid}:res")
+    await chat.act(f"o:{iid}:pass")
+    assert (await _interview(app, iid)).status == "passed"
 
 
 async def test_mute_stops_this_interviews_reminders(
@@ -383,7 +532,7 @@ async def test_nobody_can_press_someone_elses_reminder_buttons(
     _, iid = await _registered(app, engine)
     before = await _pending(app, iid)
     stranger = Chat(engine, user="u2")
-    for op in ("done", "later", "mute", "came"):
+    for op in ("done", "later", "wait", "more", "none", "mute", "came"):
         await stranger.act(f"f:{iid}:{op}")
         assert "見つかりませんでした" in stranger.text, op
     assert await _pending(app, iid) == before

@@ -39,7 +39,7 @@ async def test_list_shows_status_progress_and_next_checkin(
     assert "株式会社サンプル（一次面接）" in chat.text
     assert "状態: 連絡待ち" in chat.text
     assert "▓▓▓▓▓▓░░░░ 9/14日" in chat.text
-    assert "次のお知らせ: 12月9日(水) 10:00" in chat.text
+    assert "次のお知らせ: 12月10日(木) 10:00" in chat.text
     labels = [c.label for c in chat.choices()]
     assert labels[:3] == ["結果が来た", "編集", "削除"]
 
@@ -112,15 +112,16 @@ async def test_edit_from_the_list_moves_the_check_in_when_the_promise_changes(
     await chat.press("連絡の期限")
     await chat.press("1週間以内")
     await chat.press("保存")
-    assert "12月2日(水) 10:00" in chat.text
+    # The promised Wed 12/2 is the company's: the check-in is the business day after it.
+    assert "12月3日(木) 10:00" in chat.text
     async with app.uow() as uow:
         pending = (
             await uow.session.scalars(select(Reminder).where(Reminder.state == "pending"))
         ).all()
-    # Halfway through a week is Saturday the 28th; nudges need not wait for a business day.
+    # Halfway through a week is Saturday the 28th: the nudge waits for Monday.
     assert [(r.kind, r.due_at) for r in pending] == [
-        ("halfway", datetime(2026, 11, 28, 1, 0, tzinfo=UTC)),
-        ("followup", datetime(2026, 12, 2, 1, 0, tzinfo=UTC)),
+        ("halfway", datetime(2026, 11, 30, 1, 0, tzinfo=UTC)),
+        ("followup", datetime(2026, 12, 3, 1, 0, tzinfo=UTC)),
     ]
 
 
@@ -139,7 +140,7 @@ async def test_settings_change_reminder_hour_moves_pending_reminders(
         dues = (await uow.session.scalars(select(Reminder.due_at).order_by(Reminder.due_at))).all()
     assert dues == [
         datetime(2026, 12, 2, 0, 0, tzinfo=UTC),
-        datetime(2026, 12, 9, 0, 0, tzinfo=UTC),
+        datetime(2026, 12, 10, 0, 0, tzinfo=UTC),
     ]
 
 

@@ -46,8 +46,9 @@ async def test_full_registration_by_taps_saves_every_answer(app: Renraku, engine
     await onboard(chat)
     card, saved = await register_by_taps(chat)
 
+    # The card names the promised day; the check-in is the business day after it.
     assert "株式会社サンプル" in card and "11月25日(水)" in card and "12月9日(水)" in card
-    assert "12月9日(水) 10:00" in saved
+    assert "12月10日(木) 10:00" in saved
     [interview] = await _interviews(app)
     assert interview.company == "株式会社サンプル"
     assert interview.interview_date == date(2026, 11, 25)
@@ -76,7 +77,7 @@ async def test_saving_plans_the_halfway_nudge_and_the_promised_day(
     # 10:00 in Tokyo is 01:00 UTC.
     assert [(r.kind, r.due_at) for r in reminders] == [
         ("halfway", datetime(2026, 12, 2, 1, 0, tzinfo=UTC)),
-        ("followup", datetime(2026, 12, 9, 1, 0, tzinfo=UTC)),
+        ("followup", datetime(2026, 12, 10, 1, 0, tzinfo=UTC)),
     ]
     async with app.uow() as uow:
         history = (await uow.session.scalars(select(StatusChange))).all()

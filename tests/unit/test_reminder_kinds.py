@@ -78,7 +78,7 @@ async def test_a_registered_kind_is_dispatched_composed_and_followed_up(
     followed: list[int] = []
 
     async def compose(ctx: Context, interview: Interview) -> list[Reply]:
-        return [ctx.reply(ctx.t("reminders.followup.check_first", company=interview.company))]
+        return [ctx.reply(ctx.t("reminders.action.muted", company=interview.company))]
 
     async def after_sent(ctx: Context, interview: Interview) -> None:
         followed.append(interview.id)

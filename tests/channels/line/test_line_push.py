@@ -23,7 +23,7 @@ from domain.protocol import (
     Reply,
     RetryLater,
 )
-from storage.models import Reminder, ReminderKind, ReminderState
+from storage.models import Reminder, ReminderKind, ReminderState, User
 from tests.channels.copied import filled_templates, pasted
 from tests.channels.line.support import LineUser, line_channel, onboard, register_interview
 from tests.fakes.line_api import (
@@ -183,10 +183,19 @@ async def test_the_promised_day_brings_one_personalised_follow_up_push(
     replies_before = len(line_api.replies)
     assert line_app.dispatcher is not None
     followup = next(r for r in await _reminders(line_app) if r.kind == ReminderKind.FOLLOWUP.value)
-    # 2週間以内 from Wednesday 25 November: Wednesday 9 December, 10:00 in Tokyo.
-    assert followup.due_at == datetime(2026, 12, 9, 1, 0, tzinfo=UTC)
+    # 2週間以内 from Wednesday 25 November: the promised Wednesday 9 December is the
+    # company's; the follow-up comes on Thursday 10 December, 10:00 in Tokyo.
+    assert followup.due_at == datetime(2026, 12, 10, 1, 0, tzinfo=UTC)
+    async with line_app.uow() as uow:
+        user = (await uow.session.scalars(select(User))).one()
+        user.phone, user.email = "090-1234-5678", "applicant@example.jp"
+        await uow.commit()
 
-    clock.set(datetime(2026, 12, 9, 1, 5, tzinfo=UTC))
+    clock.set(datetime(2026, 12, 9, 9, 0, tzinfo=UTC))  # 18:00 on the promised day
+    assert await line_app.dispatcher.run_due() == 0
+    assert not [p for p in line_api.accepted_pushes if clipboard_actions(p.messages)]
+
+    clock.set(datetime(2026, 12, 10, 1, 5, tzinfo=UTC))
     await line_app.dispatcher.run_due()
     await line_app.dispatcher.run_due()  # nothing is due twice
 
@@ -197,7 +206,8 @@ async def test_the_promised_day_brings_one_personalised_follow_up_push(
     assert push.retry_key == followup.idempotency_key
     assert 1 <= len(push.messages) <= 5
     copied = "\n".join(c["clipboardText"] for c in clipboard_actions(push.messages))
-    assert "応募者B" in copied and "株式会社サンプル" in copied and "人事部 採用担当" in copied
+    assert "応募者B" in copied and "株式会社サンプル" in copied and "人事部 採用担当様" in copied
+    assert "電話: 090-1234-5678\nメール: applicant@example.jp" in copied  # the 署名
     assert "株式会社サンプル" in all_text(push.messages)
     assert all(p.status == 200 for p in line_api.push_attempts)
     assert line_api.rejections == []

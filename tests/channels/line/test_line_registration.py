@@ -36,7 +36,7 @@ async def test_follow_then_a_full_registration_then_the_list(
     summary = await register_interview(line_user)
     assert "株式会社サンプル" in summary and "11月25日(水)" in summary
     assert "saiyo@example.co.jp" in summary
-    assert "12月9日(水)" in line_user.text  # when Renraku will check in
+    assert "12月10日(木)" in line_user.text  # when Renraku will check in
     assert line_user.quick_labels() == ["面接を記録", "一覧", "設定", "ヘルプ"]
 
     async with line_app.uow() as uow:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import Renraku
-from storage.models import Reminder, ReminderKind, ReminderState
+from handlers import planning
+from handlers.context import Context
+from storage.models import Interview, Reminder, ReminderKind, ReminderState
 from tests.channels.copied import filled_templates, pasted
 from tests.channels.telegram.support import (
     Telegram,
@@ -14,7 +18,7 @@ from tests.channels.telegram.support import (
     register_interview,
     user_row,
 )
-from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.telegram_api import FakeTelegramAPI, Sent
 from tests.support import ManualClock
 
 
@@ -129,3 +133,111 @@ async def test_a_revoked_token_holds_the_reminder_instead_of_failing_it(
     assert held.due_at > clock.now
     user = await user_row(app, aoi.id)
     assert user is not None and user.active is True
+
+
+# --- the right day, true words and the sender's contact, over the real library -------------
+
+
+async def _plan(app: Renraku, clock: ManualClock, chat: TelegramChat, **fields: object) -> int:
+    """An interview recorded for this chat's user and planned as saving it would plan it."""
+    async with app.uow() as uow:
+        user = await uow.users.find("telegram", str(chat.id))
+        assert user is not None
+        user.phone, user.email = "090-1234-5678", "applicant@example.jp"
+        values: dict[str, object] = {
+            "company": "株式会社サンプル",
+            "interview_date": date(2026, 11, 25),
+            "stage": "first",
+            "promised": "weeks:2",
+            "contact_method": "email",
+            "interviewer_name": "人事部 採用担当",
+            "interviewer_contact": "saiyo@example.co.jp",
+            "status": "waiting",
+            "followups_sent": 0,
+            "followed_count": 0,
+            "muted": False,
+            **fields,
+        }
+        interview = Interview(user_id=user.id, **values)
+        uow.interviews.add(interview)
+        await uow.interviews.flush()
+        ctx = Context(uow=uow, user=user, catalog=app.catalog, now=clock.now, dialogue=None)
+        await planning.plan(ctx, interview)
+        await uow.commit()
+        return interview.id
+
+
+def _pushed_text(pushed: list[Sent]) -> str:
+    copies = [b["copy_text"]["text"] for m in pushed for b in m.copy_buttons()]
+    return "\n".join([m.text for m in pushed] + copies)
+
+
+async def _run_at(app: Renraku, clock: ManualClock, moment: datetime) -> None:
+    clock.set(moment)
+    assert app.dispatcher is not None
+    await app.dispatcher.run_due()
+
+
+@pytest.fixture
+async def applicant(fake: FakeTelegramAPI, app: Renraku) -> TelegramChat:
+    chat = Telegram(fake, app).chat(1002)
+    await chat.say("/start")
+    await chat.say("応募者A")
+    return chat
+
+
+async def test_two_weeks_nothing_on_the_promised_day_then_the_followup_signed(
+    app: Renraku, fake: FakeTelegramAPI, applicant: TelegramChat, clock: ManualClock
+) -> None:
+    await _plan(app, clock, applicant)
+    before = len(fake.messages(applicant.id))
+    # Every hour of the promised day, Wed 12/9, in Tokyo (00:00 UTC is 09:00 JST).
+    for hour in range(0, 15):
+        await _run_at(app, clock, datetime(2026, 12, 9, hour, 0, tzinfo=UTC))
+    on_the_day = fake.messages(applicant.id)[before:]
+    assert not [m for m in on_the_day if m.copy_buttons()], "a template on the promised day"
+
+    await _run_at(app, clock, datetime(2026, 12, 10, 0, 59, tzinfo=UTC))
+    assert len(fake.messages(applicant.id)) == before + len(on_the_day)
+    await _run_at(app, clock, datetime(2026, 12, 10, 1, 0, tzinfo=UTC))  # 10:00 on Thu 12/10
+    pushed = fake.messages(applicant.id)[before + len(on_the_day) :]
+    text = _pushed_text(pushed)
+    assert [m for m in pushed if m.copy_buttons()]
+    assert "約束の日（12月9日(水)）が過ぎました" in text and "今日は" not in text
+    assert "応募者A" in text and "090-1234-5678" in text and "applicant@example.jp" in text
+    assert "送り先: saiyo@example.co.jp" in text
+
+
+async def test_nothing_promised_no_push_claims_a_promise(
+    app: Renraku, fake: FakeTelegramAPI, applicant: TelegramChat, clock: ManualClock
+) -> None:
+    await _plan(app, clock, applicant, promised="none")
+    before = len(fake.messages(applicant.id))
+    for day in range(26, 31):
+        await _run_at(app, clock, datetime(2026, 11, day, 1, 0, tzinfo=UTC))
+    for day in range(1, 12):
+        await _run_at(app, clock, datetime(2026, 12, day, 1, 0, tzinfo=UTC))
+    pushed = fake.messages(applicant.id)[before:]
+    text = _pushed_text(pushed)
+    assert [m for m in pushed if m.copy_buttons()], "the follow-up never came"
+    for word in ("約束", "以内", "伺って", "近日中"):
+        assert word not in text, word
+    assert "目安" in text and "面接から15日" in text
+
+
+async def test_a_halfway_on_a_weekend_waits_for_monday(
+    app: Renraku, fake: FakeTelegramAPI, applicant: TelegramChat, clock: ManualClock
+) -> None:
+    # 10 days from Tue 11/24: the calendar midpoint is Sunday 11/29.
+    await _plan(app, clock, applicant, interview_date=date(2026, 11, 24), promised="days:10")
+    before = len(fake.messages(applicant.id))
+    for moment in (
+        datetime(2026, 11, 28, 1, 0, tzinfo=UTC),
+        datetime(2026, 11, 29, 1, 0, tzinfo=UTC),
+        datetime(2026, 11, 29, 12, 0, tzinfo=UTC),
+    ):
+        await _run_at(app, clock, moment)
+    assert fake.messages(applicant.id)[before:] == [], "a push on the weekend"
+    await _run_at(app, clock, datetime(2026, 11, 30, 1, 0, tzinfo=UTC))
+    [nudge] = fake.messages(applicant.id)[before:]
+    assert "折り返し" in nudge.text and not nudge.copy_buttons()

@@ -1,0 +1,197 @@
+"""The words inside a follow-up: who it is to, who it is from, what was promised, how long ago.
+
+Every template in ``templates.toml`` is filled from ``fields``; the pieces are built here, so
+each template stays a plain text a translator can read. Two rules shape them: nothing claims a
+promise the company never made (with nothing promised, the text says how long it has been),
+and a missing detail becomes a visible 〇〇 placeholder rather than a broken phrase.
+"""
+
+from __future__ import annotations
+
+from domain.calendar import PeriodUnit, PromisedPeriod
+from domain.protocol import CopyItem
+from handlers import interview as interview_flow
+from handlers.context import Context
+from storage.models import Interview
+
+COPY_PARTS = ("email_subject", "email_body", "phone_script")
+# Phone first when the result was to come by phone: the user is most likely to call.
+PHONE_FIRST = ("phone_script", "email_subject", "email_body")
+TEMPLATES = ("followup", "recheck", "agent", "offer")
+APPLIED_VIA_AGENT = "agent"
+
+
+def bare_name(ctx: Context, typed: str | None) -> str:
+    """A typed name without the honorifics people type with it (田中さん → 田中)."""
+    name = " ".join((typed or "").split())
+    honorifics = ctx.pool("templates.lines.honorifics")
+    stripped = True
+    while name and stripped:
+        stripped = False
+        for suffix in honorifics:
+            if _ends_with_honorific(name, suffix):
+                name = name[: -len(suffix)].rstrip(" -")
+                stripped = True
+    return name
+
+
+def _ends_with_honorific(name: str, suffix: str) -> bool:
+    if not name.casefold().endswith(suffix.casefold()):
+        return False
+    if not suffix.isascii():
+        return True
+    # A latin "san" is an honorific only after a space or dash: "Hassan" keeps its name.
+    rest = name[: -len(suffix)]
+    return rest == "" or rest[-1] in " -"
+
+
+def _person(ctx: Context, typed: str | None) -> str | None:
+    name = bare_name(ctx, typed)
+    return ctx.t("templates.lines.to_named", name=name) if name else None
+
+
+def is_agent(interview: Interview) -> bool:
+    return interview.applied_via == APPLIED_VIA_AGENT
+
+
+def to_written(ctx: Context, interview: Interview) -> str:
+    """The address block of a mail to the company: company, department, person."""
+    parts = {
+        "company": interview.company,
+        "department": (interview.department or "").strip(),
+        "person": _person(ctx, interview.interviewer_name)
+        or ctx.t("templates.lines.to_generic_written"),
+    }
+    return "\n".join(parts[p] for p in ctx.pool("templates.lines.address_parts") if parts[p])
+
+
+def to_spoken(ctx: Context, interview: Interview) -> str:
+    """Whom to ask for at reception: 田中様, 人事部の採用ご担当の方, 採用ご担当の方."""
+    person = _person(ctx, interview.interviewer_name) or ctx.t("templates.lines.to_generic_spoken")
+    department = (interview.department or "").strip()
+    if department:
+        return ctx.t("templates.lines.to_department_spoken", department=department, person=person)
+    return person
+
+
+def agent_to(ctx: Context, interview: Interview) -> str:
+    return _person(ctx, interview.agent_name) or ctx.t("templates.lines.agent_generic_written")
+
+
+def agent_spoken(ctx: Context, interview: Interview) -> str:
+    return _person(ctx, interview.agent_name) or ctx.t("templates.lines.agent_generic_spoken")
+
+
+def position(ctx: Context, interview: Interview) -> str:
+    typed = (interview.position or "").strip()
+    return ctx.t("templates.lines.position", position=typed) if typed else ""
+
+
+def was_promised(interview: Interview) -> bool:
+    return PromisedPeriod.from_storage(interview.promised).unit is not PeriodUnit.UNSPECIFIED
+
+
+def elapsed(ctx: Context, days: int) -> str:
+    """How long since the interview, as a mail says it: 10日, 2週間, 2週間以上."""
+    weeks, rest = divmod(max(days, 1), 7)
+    if weeks < 2:
+        return ctx.t("templates.lines.elapsed_days", n=max(days, 1))
+    if rest == 0:
+        return ctx.t("templates.lines.elapsed_weeks", n=weeks)
+    return ctx.t("templates.lines.elapsed_over_weeks", n=weeks)
+
+
+def days_since_interview(ctx: Context, interview: Interview) -> int:
+    return max(0, (ctx.today - interview.interview_date).days)
+
+
+def promise_line(ctx: Context, interview: Interview, form: str) -> str:
+    """What was promised, in ``form`` (email, spoken, agent), or how long it has been."""
+    if was_promised(interview):
+        promised = interview_flow.describe_period(
+            ctx, PromisedPeriod.from_storage(interview.promised), catalog_table="template_period"
+        )
+        if form == "email":
+            return ctx.t("templates.lines.promise_email", promised=promised)
+        if form == "spoken":
+            return ctx.t("templates.lines.promise_spoken", promised=promised)
+        return ctx.t("templates.lines.promise_agent", promised=promised)
+    since = elapsed(ctx, days_since_interview(ctx, interview))
+    if form == "email":
+        return ctx.t("templates.lines.elapsed_email", elapsed=since)
+    if form == "spoken":
+        return ctx.t("templates.lines.elapsed_spoken", elapsed=since)
+    return ctx.t("templates.lines.elapsed_agent", elapsed=since)
+
+
+def sender(ctx: Context) -> str:
+    return (ctx.user.display_name or "").strip() or ctx.t("templates.lines.unknown_name")
+
+
+def callback(ctx: Context) -> str:
+    return (ctx.user.phone or "").strip() or ctx.t("templates.lines.unknown_phone")
+
+
+def signature(ctx: Context) -> str:
+    return ctx.t(
+        "templates.lines.signature",
+        name=sender(ctx),
+        phone=callback(ctx),
+        email=(ctx.user.email or "").strip() or ctx.t("templates.lines.unknown_email"),
+    ).strip("\n")
+
+
+def first_followup(ctx: Context, interview: Interview) -> str:
+    if interview.first_followup_on is None:
+        return ctx.t("templates.lines.first_followup_unknown")
+    return ctx.t(
+        "templates.lines.first_followup_known", date=ctx.fmt_date(interview.first_followup_on)
+    )
+
+
+def fields(ctx: Context, interview: Interview) -> dict[str, str]:
+    """Every placeholder a template may use, filled for this interview and this user."""
+    return {
+        "company": interview.company,
+        "stage": ctx.t(f"template_stage.{interview.stage}"),
+        "interview_date": ctx.fmt_date(interview.interview_date),
+        "position": position(ctx, interview),
+        "sender": sender(ctx),
+        "to_written": to_written(ctx, interview),
+        "to_spoken": to_spoken(ctx, interview),
+        "callback": callback(ctx),
+        "signature": signature(ctx),
+        "promise_email": promise_line(ctx, interview, "email"),
+        "promise_spoken": promise_line(ctx, interview, "spoken"),
+        "promise_agent": promise_line(ctx, interview, "agent"),
+        "first_followup": first_followup(ctx, interview),
+        "agent_to": agent_to(ctx, interview),
+        "agent_spoken": agent_spoken(ctx, interview),
+    }
+
+
+def parts_order(interview: Interview) -> tuple[str, ...]:
+    return PHONE_FIRST if interview.contact_method == "phone" else COPY_PARTS
+
+
+def copy_items(
+    ctx: Context, interview: Interview, template: str, order: tuple[str, ...] = COPY_PARTS
+) -> tuple[CopyItem, ...]:
+    """Fill one template's email subject, email body and phone script, each ready to copy."""
+    filled = fields(ctx, interview)
+    return tuple(
+        CopyItem(
+            label=ctx.t(f"reminders.copy.{part}"),
+            text=ctx.t(f"templates.{template}.{part}", **filled).strip("\n"),
+        )
+        for part in order
+    )
+
+
+def contact_line(ctx: Context, contact: str | None) -> str | None:
+    """Where to send or call, labelled by what the contact is: an address or a number."""
+    value = (contact or "").strip()
+    if not value:
+        return None
+    key = "reminders.contact.email" if "@" in value else "reminders.contact.phone"
+    return ctx.t(key, contact=value)
