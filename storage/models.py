@@ -102,6 +102,9 @@ class User(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str | None] = mapped_column(String(100))
+    # The user's own contact, for the signature of their follow-ups and for call-backs.
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
     locale: Mapped[str] = mapped_column(String(8), default="ja")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
     reminder_hour: Mapped[int] = mapped_column(Integer, default=10)
@@ -131,6 +134,12 @@ class Interview(Base):
     # domain.calendar.PromisedPeriod in its storage form ("weeks:2", "bdays:5", "none", ...).
     promised: Mapped[str] = mapped_column(String(32))
     contact_method: Mapped[str] = mapped_column(String(16))
+    position: Mapped[str | None] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(100))
+    # How the user applied: "direct", "agent" or "site"; through an agent, the agent is asked.
+    applied_via: Mapped[str | None] = mapped_column(String(16))
+    agent_name: Mapped[str | None] = mapped_column(String(100))
+    agent_contact: Mapped[str | None] = mapped_column(String(254))
     interviewer_name: Mapped[str | None] = mapped_column(String(100))
     interviewer_contact: Mapped[str | None] = mapped_column(String(254))
     asked_what_if_silent: Mapped[bool | None] = mapped_column(Boolean)
@@ -139,6 +148,9 @@ class Interview(Base):
     reflection_improve: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=InterviewStatus.WAITING.value)
     followups_sent: Mapped[int] = mapped_column(Integer, default=0)
+    # The day the user first said they followed up, and how many times they said so.
+    first_followup_on: Mapped[date | None] = mapped_column(Date)
+    followed_count: Mapped[int] = mapped_column(Integer, default=0)
     muted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
