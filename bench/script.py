@@ -30,7 +30,7 @@ def _registration() -> tuple[Step, ...]:
     planned = walker.plan(TAPS | {"company": COMPANY})
     return (
         Step("say", "/start"),
-        Step("say", NAME),
+        *(Step("say", line) for line in walker.onboarding_lines({"name": NAME})),
         Step("say", "/new"),
         *(Step(turn.kind, turn.value) for _, turn in planned),
         Step("press", walker.save),

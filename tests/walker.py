@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from handlers import onboarding
 from handlers.registration import REGISTRATION, Registration
 from messages.catalog import Catalog
 from tests.support import Chat
@@ -91,6 +92,11 @@ class Walker:
     @property
     def save(self) -> str:
         return self.t("interview.summary.save")
+
+    def onboarding_lines(self, answers: Mapping[str, str]) -> list[str]:
+        """What a user types after /start: each onboarding question (handlers/onboarding.py
+        STEPS) answered from ``answers`` by its step key, or skipped."""
+        return [answers.get(step, self.skip) for step in onboarding.STEPS]
 
     def question_text(self, step: str) -> str:
         return self._questions[step]
@@ -174,6 +180,13 @@ class EngineChat:
 
     def shown(self) -> tuple[str, list[str]]:
         return self.chat.text, [c.label for c in self.chat.choices()]
+
+
+async def onboard_engine(chat: Chat, name: str = "応募者", **answers: str) -> None:
+    """/start and the onboarding questions in the engine: the name given, the rest skipped."""
+    await chat.say("/start")
+    for line in Walker(chat.engine.catalog).onboarding_lines({"name": name, **answers}):
+        await chat.say(line)
 
 
 async def register(

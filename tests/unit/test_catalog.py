@@ -13,9 +13,10 @@ from bot.line_admin import MENU_KEYS
 from domain.calendar import PeriodUnit
 from domain.parsing import TextProblem
 from handlers.followup import COPY_PARTS
+from handlers.onboarding import STEPS as ONBOARDING_STEPS
 from handlers.registration import METHODS, PROMISE_PRESET_KEYS, REGISTRATION, STAGES
 from handlers.router import COMMANDS
-from handlers.settings import QUIET_PRESETS
+from handlers.settings import CONTACT_STEPS, QUIET_PRESETS
 from messages.catalog import (
     LOCALES,
     Catalog,
@@ -223,6 +224,9 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
         for part in COPY_PARTS
     ],
     "reminders.halfway.check.{}": _family("reminders.halfway.check.{}", METHODS),
+    "onboarding.ask.{}": _family("onboarding.ask.{}", ONBOARDING_STEPS),
+    "settings.ask.{}": _family("settings.ask.{}", CONTACT_STEPS),
+    "settings.problem.{}": _family("settings.problem.{}", CONTACT_STEPS),
     "settings.language_name.{}": _family("settings.language_name.{}", LOCALES),
     "settings.quiet_preset.{}": _family(
         "settings.quiet_preset.{}", [key.replace("-", "_") for key in QUIET_PRESETS]

@@ -11,7 +11,7 @@ from bot.bootstrap import Renraku
 from bot.engine import Engine
 from storage.models import DialogueState, Interview, Reminder, StatusChange
 from tests.support import Chat
-from tests.walker import TAPS, EngineChat, Walker, register
+from tests.walker import TAPS, EngineChat, Walker, onboard_engine, register
 
 
 async def _interviews(app: Renraku) -> list[Interview]:
@@ -30,9 +30,8 @@ async def _state(app: Renraku) -> tuple[str, str] | None:
         return (row.flow, row.step) if row else None
 
 
-async def onboard(chat: Chat, name: str = "応募者") -> None:
-    await chat.say("/start")
-    await chat.say(name)
+async def onboard(chat: Chat, name: str = "応募者", **answers: str) -> None:
+    await onboard_engine(chat, name, **answers)
 
 
 async def register_by_taps(chat: Chat, company: str = "株式会社サンプル") -> list[str]:

@@ -103,6 +103,16 @@ class TelegramChat:
         return "\n".join(m.text for m in sent)
 
 
+async def onboard(app: Renraku, chat: TelegramChat, name: str | None = None) -> list[Sent]:
+    """/start and every onboarding question: the name given (or skipped), the rest skipped;
+    every message the bot sent."""
+    sent = await chat.say("/start")
+    walker = Walker(app.catalog)
+    for line in walker.onboarding_lines({} if name is None else {"name": name}):
+        sent += await chat.say(line)
+    return sent
+
+
 def label(app: Renraku, key: str, locale: str = "ja") -> str:
     return app.catalog.text(locale, key)
 

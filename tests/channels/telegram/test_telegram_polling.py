@@ -12,6 +12,7 @@ from tests.channels.telegram.support import (
     TelegramChat,
     interviews_of,
     label,
+    onboard,
     register_interview,
     running,
     user_row,
@@ -88,8 +89,7 @@ async def test_a_restart_mid_conversation_resumes_the_same_question(
 ) -> None:
     async with running(settings, clock) as first:
         chat = Telegram(fake, first).chat(1001)
-        await chat.say("/start")
-        await chat.press(label(first, "controls.skip"))
+        await onboard(first, chat)
         await chat.press(label(first, "menu.new"))
         await chat.say("株式会社ミライ")
         before_restart = await chat.press(label(first, "interview.choice.today"))

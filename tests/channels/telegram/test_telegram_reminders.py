@@ -10,6 +10,7 @@ from storage.models import Reminder, ReminderKind, ReminderState
 from tests.channels.telegram.support import (
     Telegram,
     TelegramChat,
+    onboard,
     register_interview,
     user_row,
 )
@@ -20,8 +21,7 @@ from tests.support import ManualClock
 @pytest.fixture
 async def aoi(fake: FakeTelegramAPI, app: Renraku) -> TelegramChat:
     chat = Telegram(fake, app).chat(1001)
-    await chat.say("/start")
-    await chat.say("応募者A")
+    await onboard(app, chat, "応募者A")
     await register_interview(app, chat, "株式会社ミライ")
     return chat
 
