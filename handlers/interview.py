@@ -94,12 +94,13 @@ async def answer(ctx: Context, reply: Answer, table: Registration = REGISTRATION
     if step == EDIT_PICK:
         return await _take_edit_pick(ctx, table, data, reply)
     question, follow_up = table.question(step), table.follow_up(step)
+    asked_before = _asked(table, data)
     if reply.value == SKIP:
         if not (follow_up.optional if follow_up is not None else question.optional):
             return [ctx.reply(ctx.t("interview.cannot_skip")), _ask(ctx, table, step, data)]
         for key in (follow_up.key,) if follow_up is not None else question.answer_keys():
             data.pop(key, None)
-        return await _advance(ctx, table, step, data, [])
+        return await _advance(ctx, table, step, data, [], asked_before)
     outcome = await (
         _take_follow_up(ctx, question, follow_up, data, reply)
         if follow_up is not None
@@ -112,7 +113,7 @@ async def answer(ctx: Context, reply: Answer, table: Registration = REGISTRATION
     if outcome is not None and data.get("_rejected"):
         data.pop("_rejected")
         return [*outcome, _ask(ctx, table, step, data)]
-    return await _advance(ctx, table, step, data, outcome or [])
+    return await _advance(ctx, table, step, data, outcome or [], asked_before)
 
 
 # --- moving between steps -------------------------------------------------------------------
@@ -130,11 +131,42 @@ def _push_trail(data: dict[str, Any], step: str) -> None:
     trail.append(step)
 
 
+def _asked(table: Registration, data: dict[str, Any]) -> set[str]:
+    return {q.key for q in table.questions if q.applies(data)}
+
+
+def _drop_unasked(table: Registration, data: dict[str, Any]) -> None:
+    """Forget the answers to questions that no longer apply (the agent, once applied directly),
+    so the card, the saved row and /export never carry them."""
+    for q in table.questions:
+        if not q.applies(data):
+            for key in q.answer_keys():
+                data.pop(key, None)
+
+
 async def _advance(
-    ctx: Context, table: Registration, step: str, data: dict[str, Any], notes: list[Reply]
+    ctx: Context,
+    table: Registration,
+    step: str,
+    data: dict[str, Any],
+    notes: list[Reply],
+    asked_before: set[str] | None = None,
 ) -> list[Reply]:
+    _drop_unasked(table, data)
     if data.get("_editing"):
+        # An edit that opens questions (applied through an agent after all) asks them next.
+        asked_now = _asked(table, data)
+        queue = [k for k in data.get("_edit_queue", []) if k in asked_now]
+        if asked_before is not None:
+            order = [q.key for q in table.questions]
+            queue += sorted(asked_now - asked_before - set(queue), key=order.index)
+        if queue:
+            following = queue.pop(0)
+            data["_edit_queue"] = queue
+            await ctx.go(FLOW, following, data)
+            return [*notes, _ask(ctx, table, following, data)]
         data.pop("_editing")
+        data.pop("_edit_queue", None)
         data["_trail"] = []
         await ctx.go(FLOW, SUMMARY, data)
         return [*notes, _summary(ctx, table, data)]
@@ -151,6 +183,7 @@ async def _back(ctx: Context, table: Registration, step: str, data: dict[str, An
     trail: list[str] = data.get("_trail", [])
     if step == EDIT_PICK or (data.get("_editing") and step != SUMMARY):
         data.pop("_editing", None)
+        data.pop("_edit_queue", None)
         await ctx.go(FLOW, SUMMARY, data)
         return [_summary(ctx, table, data)]
     if not trail:

@@ -30,8 +30,11 @@ TAPS = {
     "date": "今日",
     "stage": "一次面接",
     "promised": "2週間以内",
+    "position": "営業職",
     "method": "メール",
+    "applied_via": "直接応募",
     "interviewer": "人事部 採用担当",
+    "department": "人事部",
     "contact": "saiyo@example.co.jp",
     "asked": "はい",
     "asked_memo": "人事部に電話してよいとのこと",
@@ -118,17 +121,27 @@ class Walker:
             return Turn("say", str(value))
         return Turn("press", value)
 
-    async def walk(self, chat: Talker, answers: Mapping[str, str], *, typed: bool = False) -> str:
+    async def walk(
+        self,
+        chat: Talker,
+        answers: Mapping[str, str],
+        *,
+        typed: bool = False,
+        until: str = SUMMARY,
+    ) -> str:
         """Answer from the question now open up to the summary card; the card's text.
 
         ``typed``: type every answer, buttons by their label and skip as a word.
+        ``until``: stop when this step is asked instead (its question's text).
         """
         previous: str | None = None
         for _ in range(MAX_TURNS):
             text, labels = chat.shown()
             step = self.recognise(text)
-            if step == SUMMARY:
+            if step == until:
                 return text
+            if step == SUMMARY:
+                raise AssertionError(f"the registration never asked {until!r}")
             if step is None:
                 raise AssertionError(f"no registration question in the bot's answer: {text!r}")
             if step == previous:

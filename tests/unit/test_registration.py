@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -61,6 +62,14 @@ async def test_full_registration_by_taps_saves_every_answer(app: Renraku, engine
     assert interview.asked_memo == "人事部に電話してよいとのこと"
     assert interview.reflection_good == "志望動機を具体的に話せた"
     assert interview.reflection_improve == "逆質問をもっと用意する"
+    assert (interview.position, interview.applied_via, interview.department) == (
+        "営業職",
+        "direct",
+        "人事部",
+    )
+    assert (interview.agent_name, interview.agent_contact) == (None, None)
+    assert "応募職種: 営業職" in card and "応募方法: 直接応募" in card
+    assert "担当者の部署: 人事部" in card
     assert interview.status == "waiting"
     assert await _state(app) is None
 
@@ -91,6 +100,7 @@ async def test_typed_answers_are_understood_and_echoed(app: Renraku, engine: Eng
     await chat.say("11/20")
     assert "11月20日(金)" in chat.text
     await chat.say("二次面接")
+    await chat.say("スキップ")  # the position
     await chat.say("5営業日以内")
     # 5 business days after Fri 11/20, skipping the 23rd (Labour Thanksgiving Day).
     assert "11月30日(月)" in chat.text
@@ -108,40 +118,39 @@ async def test_typed_answers_are_understood_and_echoed(app: Renraku, engine: Eng
     assert interview.interviewer_name is None and interview.reflection_good is None
 
 
+AGENT = {"applied_via": "転職エージェント"}
+
+
 @pytest.mark.parametrize(
-    ("step_inputs", "bad", "expected"),
+    ("step", "bad", "expected"),
     [
-        ([], "   ", "空のまま"),
-        ([], "あ" * 101, "100文字以内"),
-        ([], "\x00\x07", "使えない文字"),
-        ([], "🍣🎉", "絵文字や記号だけ"),
-        (["サンプル", "日付を入力"], "2/30", "日付として読み取れません"),
-        (["サンプル", "日付を入力"], "🍣🍣🍣", "日付として読み取れません"),
-        (["サンプル", "日付を入力"], "2026-12-31", "未来の日付"),
-        (["サンプル", "日付を入力"], "x" * 10_000, "日付として読み取れません"),
-        (["サンプル", "今日", "一次面接"], "そのうち", "期間として読み取れません"),
-        (["サンプル", "今日", "一次面接"], "999週間", "期間として読み取れません"),
-        (
-            ["サンプル", "今日", "一次面接", "1週間以内", "メール", "スキップ"],
-            "not-an-address",
-            "メールアドレスか電話番号",
-        ),
-        (
-            ["サンプル", "今日", "一次面接", "1週間以内", "メール", "スキップ"],
-            "📞" * 40,
-            "メールアドレスか電話番号",
-        ),
+        ("company", "   ", "空のまま"),
+        ("company", "あ" * 101, "100文字以内"),
+        ("company", "\x00\x07", "使えない文字"),
+        ("company", "🍣🎉", "絵文字や記号だけ"),
+        ("date_input", "2/30", "日付として読み取れません"),
+        ("date_input", "🍣🍣🍣", "日付として読み取れません"),
+        ("date_input", "2026-12-31", "未来の日付"),
+        ("date_input", "x" * 10_000, "日付として読み取れません"),
+        ("position", "あ" * 101, "100文字以内"),
+        ("position", "🍣🎉", "絵文字や記号だけ"),
+        ("promised", "そのうち", "期間として読み取れません"),
+        ("promised", "999週間", "期間として読み取れません"),
+        ("agent_name", "あ" * 101, "100文字以内"),
+        ("agent_contact", "not-an-address", "メールアドレスか電話番号"),
+        ("department", "あ" * 101, "100文字以内"),
+        ("contact", "not-an-address", "メールアドレスか電話番号"),
+        ("contact", "📞" * 40, "メールアドレスか電話番号"),
     ],
 )
 async def test_bad_input_gets_a_kind_reply_and_changes_nothing(
-    app: Renraku, engine: Engine, step_inputs: list[str], bad: str, expected: str
+    app: Renraku, engine: Engine, step: str, bad: str, expected: str
 ) -> None:
     chat = Chat(engine)
     await onboard(chat)
     await chat.say("/new")
-    for answer in step_inputs:
-        labels = [c.label for c in chat.choices()]
-        await (chat.press(answer) if answer in labels else chat.say(answer))
+    answers = TAPS | AGENT | {"date": "日付を入力", "date_input": "11/20"}
+    await Walker(engine.catalog).walk(EngineChat(chat), answers, until=step)
     before = await _state(app)
     question = chat.last[-1].text
     async with app.uow() as uow:
@@ -177,7 +186,10 @@ async def test_back_returns_to_the_previous_question_keeping_answers(
     await chat.say("サンプル")
     await chat.press("今日")
     await chat.press("一次面接")
+    await chat.say("営業職")
     assert await _state(app) == ("new", "promised")
+    await chat.press("戻る")
+    assert await _state(app) == ("new", "position")
     await chat.press("戻る")
     assert await _state(app) == ("new", "stage")
     await chat.press("戻る")
@@ -205,13 +217,14 @@ async def test_summary_fix_changes_one_field_and_returns_to_the_card(
 ) -> None:
     chat = Chat(engine)
     await onboard(chat)
-    await chat.say("/new")
-    await chat.say("サンプル")
-    await chat.press("今日")
-    await chat.press("最終面接")
-    await chat.press("1週間以内")
-    await chat.press("不明")
-    await Walker(engine.catalog).walk(EngineChat(chat), {}, typed=True)
+    answers = {
+        "company": "サンプル",
+        "date": "今日",
+        "stage": "最終面接",
+        "promised": "1週間以内",
+        "method": "不明",
+    }
+    await register(chat, answers, Walker(engine.catalog))
     await chat.press("修正")
     await chat.press("会社名")
     await chat.say("株式会社サンプル本社")
@@ -293,3 +306,121 @@ async def test_the_benchmark_script_records_one_interview(app: Renraku, engine: 
         await play(chat, step, unexpected)
     [interview] = await _interviews(app)
     assert (interview.company, interview.asked_memo) == ("株式会社サンプル", TAPS["asked_memo"])
+
+
+# --- applied through an agent ---------------------------------------------------------------
+
+THROUGH_AGENT = TAPS | {
+    "applied_via": "転職エージェント",
+    "agent_name": "エージェント 田中",
+    "agent_contact": "03-1234-5678",
+}
+
+
+async def test_a_registration_through_an_agent_keeps_the_agent_apart_from_the_company(
+    app: Renraku, engine: Engine
+) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    card = await register(chat, THROUGH_AGENT, Walker(engine.catalog))
+    lines = card.splitlines()
+    assert "応募方法: 転職エージェント" in lines
+    assert "エージェントの担当者: エージェント 田中" in lines
+    assert "エージェントの連絡先: 03-1234-5678" in lines
+    assert "担当者名: 人事部 採用担当" in lines
+    await chat.press("保存")
+    [interview] = await _interviews(app)
+    assert (interview.applied_via, interview.agent_name, interview.agent_contact) == (
+        "agent",
+        "エージェント 田中",
+        "03-1234-5678",
+    )
+    # The interviewer's answers stay the company's.
+    assert interview.interviewer_name == "人事部 採用担当"
+    assert interview.interviewer_contact == "saiyo@example.co.jp"
+
+
+class Noting(EngineChat):
+    """The engine chat, noting every question it answered."""
+
+    def __init__(self, chat: Chat) -> None:
+        super().__init__(chat)
+        self.asked: list[str] = []
+
+    async def say(self, text: str) -> Any:
+        self.asked.append(self.chat.text)
+        return await super().say(text)
+
+    async def press(self, label: str) -> Any:
+        self.asked.append(self.chat.text)
+        return await super().press(label)
+
+
+@pytest.mark.parametrize("applied_via", ["直接応募", "求人サイト・その他", None])
+async def test_applied_directly_or_not_said_never_asks_for_the_agent(
+    app: Renraku, engine: Engine, applied_via: str | None
+) -> None:
+    walker = Walker(engine.catalog)
+    answers = dict(THROUGH_AGENT)
+    answers.pop("applied_via")
+    if applied_via is not None:
+        answers["applied_via"] = applied_via
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    talker = Noting(chat)
+    card = await walker.walk(talker, answers)
+    asked = talker.asked
+
+    assert walker.question_text("applied_via") in "".join(asked)
+    for step in ("agent_name", "agent_contact"):
+        assert not any(walker.question_text(step) in text for text in asked)
+    assert "エージェント" not in card.replace("転職エージェント", "")
+    await chat.press("保存")
+    [interview] = await _interviews(app)
+    assert (interview.agent_name, interview.agent_contact) == (None, None)
+
+
+async def test_editing_agent_to_direct_clears_the_agent_and_back_asks_for_it(
+    app: Renraku, engine: Engine
+) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await register(chat, THROUGH_AGENT, Walker(engine.catalog))
+    await chat.press("保存")
+
+    await chat.say("/list")
+    await chat.press("編集")
+    await chat.press("応募方法")
+    await chat.press("直接応募")
+    assert "応募方法: 直接応募" in chat.text
+    assert "エージェントの担当者" not in chat.text
+    # Nor in the edit menu.
+    await chat.press("修正")
+    assert "エージェントの担当者" not in [c.label for c in chat.choices()]
+    await chat.press("戻る")
+    await chat.press("保存")
+    [interview] = await _interviews(app)
+    assert (interview.applied_via, interview.agent_name, interview.agent_contact) == (
+        "direct",
+        None,
+        None,
+    )
+
+    # Back to an agent: its questions are asked next, then the card again.
+    await chat.say("/list")
+    await chat.press("編集")
+    await chat.press("応募方法")
+    await chat.press("転職エージェント")
+    assert "エージェントの担当者のお名前を教えてください" in chat.text
+    await chat.say("佐藤")
+    assert "エージェントの担当者の連絡先" in chat.text
+    await chat.say("sato@agent.example.jp")
+    assert "エージェントの担当者: 佐藤" in chat.text
+    await chat.press("保存")
+    [interview] = await _interviews(app)
+    assert (interview.applied_via, interview.agent_name, interview.agent_contact) == (
+        "agent",
+        "佐藤",
+        "sato@agent.example.jp",
+    )
