@@ -25,6 +25,7 @@ from handlers.registration import (
     Registration,
     contact_kind_key,
 )
+from handlers.typed import Option, Unmatched, typed_choice
 from storage.models import Interview, InterviewStatus
 
 FLOW = "new"
@@ -36,6 +37,10 @@ PROMISE_PRESETS = {
     "m1": PromisedPeriod(PeriodUnit.MONTHS, 1),
     "none": PromisedPeriod(PeriodUnit.UNSPECIFIED),
 }
+SUMMARY_OPTIONS = (
+    Option("save", "interview.summary.save", "interview.words.summary.save"),
+    Option("edit", "interview.summary.edit", "interview.words.summary.edit"),
+)
 OLDEST_INTERVIEW_DAYS = 365
 LONGEST_PROMISE_DAYS = 366
 
@@ -256,7 +261,31 @@ def _question(ctx: Context, q: Question) -> Reply:
     return ctx.reply(ctx.t(q.question_key), choices, columns=q.button_columns)
 
 
+def _options(q: Question) -> list[Option]:
+    """The row's buttons as typing may name them: by label, or by the row's declared words."""
+    return [
+        Option(value, label, f"{q.words}.{value}" if q.words else "")
+        for label, value in q.buttons()
+    ]
+
+
+def _not_a_choice(ctx: Context, why: Unmatched) -> Reply:
+    """The kind line before the choices come again."""
+    if why is Unmatched.AMBIGUOUS:
+        return ctx.reply(ctx.t("interview.choice_ambiguous"))
+    return ctx.reply(ctx.t("interview.choice_unknown"))
+
+
 async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) -> Outcome:
+    if reply.value is None and reply.text is not None and q.buttons():
+        # Typing a button's label or a declared word is tapping it; other text for a date or
+        # a period is parsed below, for a choice it is not an answer.
+        picked = typed_choice(ctx, reply.text, _options(q))
+        if isinstance(picked, str):
+            reply = Answer(value=picked)
+        elif q.kind in (AnswerKind.CHOICE, AnswerKind.YES_NO):
+            data["_rejected"] = True
+            return [_not_a_choice(ctx, picked)]
     if q.kind is AnswerKind.TEXT:
         cleaned = _text_or_problem(ctx, data, reply, q.limit, need_word=q.need_word)
         if isinstance(cleaned, list):
@@ -264,7 +293,7 @@ async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) 
         data[q.key] = cleaned
         return None
     if q.kind is AnswerKind.CHOICE:
-        value = reply.value or _label_match(ctx, reply.text, q.labels, q.choices)
+        value = reply.value
         if value not in q.choices:
             return _problem(ctx, data, "interview.use_buttons")
         data[q.key] = value
@@ -296,7 +325,7 @@ async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) 
         data[q.key], data[contact_kind_key(q.key)] = contact.value, contact.kind
         return None
     # YES_NO
-    value = reply.value or _label_match(ctx, reply.text, "interview.choice", ("yes", "no"))
+    value = reply.value
     if value == "yes":
         data[q.key] = True
         return q.follow_up
@@ -366,19 +395,6 @@ def _accept_period(
     return [ctx.reply(ctx.t(key, promised=describe_period(ctx, period), due=ctx.fmt_date(due)))]
 
 
-def _label_match(
-    ctx: Context, text: str | None, prefix: str, values: tuple[str, ...]
-) -> str | None:
-    """A typed answer that equals a button's label counts as pressing it."""
-    if text is None:
-        return None
-    folded = text.strip().casefold()
-    for value in values:
-        if ctx.t(f"{prefix}.{value}").casefold() == folded:
-            return value
-    return None
-
-
 # --- summary and saving ---------------------------------------------------------------------
 
 
@@ -437,7 +453,12 @@ def _summary(ctx: Context, table: Registration, data: dict[str, Any]) -> Reply:
 async def _take_summary(
     ctx: Context, table: Registration, data: dict[str, Any], reply: Answer
 ) -> list[Reply]:
-    value = reply.value or _label_match(ctx, reply.text, "interview.summary", ("save", "edit"))
+    value = reply.value
+    if value is None and reply.text is not None:
+        picked = typed_choice(ctx, reply.text, SUMMARY_OPTIONS)
+        if isinstance(picked, Unmatched):
+            return [_not_a_choice(ctx, picked), _summary(ctx, table, data)]
+        value = picked
     if value == "edit":
         await ctx.go(FLOW, EDIT_PICK, data)
         return [_ask(ctx, table, EDIT_PICK, data)]
@@ -450,7 +471,14 @@ async def _take_edit_pick(
     ctx: Context, table: Registration, data: dict[str, Any], reply: Answer
 ) -> list[Reply]:
     editable = tuple(q.key for q in table.editable(data))
-    value = reply.value or _label_match(ctx, reply.text, "interview.field", editable)
+    value = reply.value
+    if value is None and reply.text is not None:
+        picked = typed_choice(
+            ctx, reply.text, [Option(q.key, q.label_key) for q in table.editable(data)]
+        )
+        if isinstance(picked, Unmatched):
+            return [_not_a_choice(ctx, picked), _ask(ctx, table, EDIT_PICK, data)]
+        value = picked
     if value not in editable:
         return [ctx.reply(ctx.t("interview.use_buttons")), _ask(ctx, table, EDIT_PICK, data)]
     data["_editing"] = True

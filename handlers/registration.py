@@ -76,8 +76,8 @@ class Question:
     need_word: bool = False
     choices: tuple[str, ...] = ()
     labels: str = ""
-    # CHOICE: a catalog prefix of word pools (``<words>.<value>``): what may be typed instead
-    # of tapping, besides the label (二次 for 二次面接).
+    # A catalog prefix of word pools (``<words>.<value>``, a value per button): what may be
+    # typed instead of tapping, besides the label (二次 for 二次面接).
     words: str = ""
     echo: str | None = None
     said_after_no: str | None = None  # YES_NO: the catalog key answered to "no"
@@ -324,6 +324,7 @@ REGISTRATION = Registration(
             "asked",
             AnswerKind.YES_NO,
             optional=True,
+            words="interview.words.yes_no",
             said_after_no="interview.asked_no_tip",
             follow_up=FollowUp("asked_memo", "yes", AnswerKind.TEXT, optional=True, limit=MEMO_MAX),
             stored=(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from domain import calendar
@@ -10,6 +11,7 @@ from domain.protocol import Reply
 from handlers import planning
 from handlers.context import BACK, CANCEL, Answer, Context, flow_action
 from handlers.menu import main_menu
+from handlers.typed import Option, typed_choice
 from messages.catalog import LOCALES
 from storage.models import ReminderKind
 
@@ -108,10 +110,35 @@ def _ask(ctx: Context, step: str) -> Reply:
     return ctx.reply(ctx.t("settings.ask.language"), [*langs, back])
 
 
+def _options(ctx: Context, step: str) -> list[Option]:
+    """The step's buttons as typing may name them (off, 22-8, English, ...)."""
+    if step == "quiet":
+        return [
+            Option(
+                key,
+                f"settings.quiet_preset.{key.replace('-', '_')}",
+                f"settings.words.quiet.{key.replace('-', '_')}",
+            )
+            for key in QUIET_PRESETS
+        ]
+    if step == "lang":
+        return [
+            Option(code, f"settings.language_name.{code}", f"settings.words.language.{code}")
+            for code in LOCALES
+        ]
+    if step in CONTACT_STEPS and (ctx.user.phone if step == "phone" else ctx.user.email):
+        return [Option(CLEAR, "settings.clear", "settings.words.clear")]
+    return []
+
+
 async def answer(ctx: Context, reply: Answer) -> list[Reply]:
     step = ctx.step or "name"
     if reply.value is None and reply.text is None:
         return [_ask(ctx, step)]
+    if reply.value is None and reply.text is not None:
+        picked = typed_choice(ctx, reply.text, _options(ctx, step))
+        if isinstance(picked, str):
+            reply = Answer(value=picked)
     if reply.value in (BACK, CANCEL):
         await ctx.end_flow()
         return await show_settings(ctx)
@@ -154,7 +181,7 @@ async def _apply(ctx: Context, step: str, reply: Answer) -> str | None:
         await planning.reschedule_pending(ctx, old)
         return None
     if step == "hour":
-        digits = raw.removesuffix("時").removesuffix(":00")
+        digits = unicodedata.normalize("NFKC", raw).removesuffix("時").removesuffix(":00")
         if not digits.isascii() or not digits.isdigit() or not 6 <= int(digits) <= 21:
             return "settings.problem.hour"
         user.reminder_hour = int(digits)

@@ -13,6 +13,7 @@ from bot.line_admin import MENU_KEYS
 from domain.calendar import PeriodUnit
 from domain.parsing import TextProblem
 from handlers.followup import COPY_PARTS
+from handlers.interview import SUMMARY_OPTIONS
 from handlers.onboarding import STEPS as ONBOARDING_STEPS
 from handlers.registration import METHODS, PROMISE_PRESET_KEYS, REGISTRATION, STAGES
 from handlers.router import COMMANDS
@@ -235,10 +236,20 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
     "commands.{}": _family("commands.{}", COMMANDS),
     "menu.{}": _family("menu.{}", MENU_KEYS),
 }
-# Pools named through ctx.words(...), which prefixes "words.".
+# Pools named through ctx.words(...), which prefixes "words.", and the words that may be typed
+# for a button: a table row's "<words>.<value>", the summary's and the settings' buttons.
 BUILT_POOLS = {
     "words.{}": [f"words.{word}" for word in ("skip", "back", "cancel")],
     "words.commands.{}": [f"words.commands.{name}" for name in COMMANDS],
+    "{}.{}": [
+        f"{q.words}.{value}" for q in REGISTRATION.questions if q.words for _, value in q.buttons()
+    ],
+    "interview.words.summary.{}": [o.words for o in SUMMARY_OPTIONS],
+    "settings.words.quiet.{}": [
+        f"settings.words.quiet.{key.replace('-', '_')}" for key in QUIET_PRESETS
+    ],
+    "settings.words.language.{}": [f"settings.words.language.{code}" for code in LOCALES],
+    "settings.words.clear": ["settings.words.clear"],
 }
 
 

@@ -12,7 +12,7 @@ from bot.bootstrap import Renraku
 from bot.engine import Engine
 from storage.models import DialogueState, Interview, Reminder, StatusChange
 from tests.support import Chat
-from tests.walker import TAPS, EngineChat, Walker, onboard_engine, register
+from tests.walker import TAPS, EngineChat, Typed, Walker, onboard_engine, register
 
 
 async def _interviews(app: Renraku) -> list[Interview]:
@@ -424,3 +424,135 @@ async def test_editing_agent_to_direct_clears_the_agent_and_back_asks_for_it(
         "佐藤",
         "sato@agent.example.jp",
     )
+
+
+# --- typed short forms ----------------------------------------------------------------------
+
+
+async def test_typing_short_forms_finishes_a_registration(app: Renraku, engine: Engine) -> None:
+    """Seen: typing 二次 looped on "choose from the buttons"; short forms are answers."""
+    chat = Chat(engine)
+    await onboard(chat)
+    walker = Walker(engine.catalog)
+    typed = {
+        "company": "株式会社サンプル",
+        "date": Typed("昨日"),
+        "stage": Typed("二次"),
+        "promised": Typed("２週間"),
+        "method": Typed("めーる"),
+        "applied_via": Typed("エージェント"),
+        "agent_name": "田中",
+        "asked": Typed("はい"),
+        "asked_memo": "人事部に電話",
+    }
+    card = await register(chat, typed, walker)
+    assert "下のボタンから選んでください" not in card
+    assert "段階: 二次面接" in card and "連絡方法: メール" in card
+    assert "応募方法: 転職エージェント" in card
+    await chat.say("ほぞん")
+    assert "保存しました" in chat.text
+    [interview] = await _interviews(app)
+    assert (
+        interview.stage,
+        interview.promised,
+        interview.contact_method,
+        interview.applied_via,
+        interview.agent_name,
+        interview.asked_what_if_silent,
+    ) == ("second", "weeks:2", "email", "agent", "田中", True)
+
+
+@pytest.mark.parametrize(
+    ("step", "typed", "stored"),
+    [
+        ("stage", "二次", "second"),
+        ("stage", "2次", "second"),
+        ("stage", "２次", "second"),
+        ("stage", "二次です", "second"),
+        ("stage", "最終", "final"),
+        ("stage", "一次", "first"),
+        ("stage", "1次", "first"),
+        ("stage", "カジュアル", "casual"),
+        ("stage", "かじゅある", "casual"),
+        ("stage", "Final", "final"),
+        ("promised", "2週間", "weeks:2"),
+        ("promised", "１週間", "weeks:1"),
+        ("promised", "1ヶ月", "months:1"),
+        ("promised", "1か月", "months:1"),
+        ("promised", "一ヶ月", "months:1"),
+        ("promised", "2週間以内", "weeks:2"),
+        ("method", "メール", "email"),
+        ("method", "めーる", "email"),
+        ("method", "ﾒｰﾙ", "email"),
+        ("method", "mail", "email"),
+        ("method", "Email", "email"),
+        ("method", "電話", "phone"),
+        ("method", "でんわ", "phone"),
+        ("method", "デンワ", "phone"),
+        ("method", "phone", "phone"),
+        ("method", "両方", "both"),
+        ("applied_via", "直接", "direct"),
+        ("applied_via", "エージェント", "agent"),
+        ("applied_via", "えーじぇんと", "agent"),
+        ("applied_via", "求人サイト", "site"),
+        ("asked", "はい", True),
+        ("asked", "うん", True),
+        ("asked", "yes", True),
+        ("asked", "いいえ", False),
+        ("asked", "no", False),
+    ],
+)
+async def test_a_short_form_typed_is_the_button_it_names(
+    app: Renraku, engine: Engine, step: str, typed: str, stored: object
+) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    walker = Walker(engine.catalog)
+    await walker.walk(EngineChat(chat), TAPS, until=step)
+    await chat.say(typed)
+    assert await _state(app) != ("new", step), chat.text
+    async with app.uow() as uow:
+        data = (await uow.session.scalar(select(DialogueState))).data  # type: ignore[union-attr]
+    assert data[step] == stored
+
+
+@pytest.mark.parametrize(
+    ("step", "typed", "kind_line"),
+    [
+        ("stage", "三次か最終", "どれを選んだのか読み取れませんでした"),
+        ("method", "手紙", "どれを選んだのか読み取れませんでした"),
+        ("applied_via", "友人の紹介かも", "どれを選んだのか読み取れませんでした"),
+        ("asked", "たぶん", "どれを選んだのか読み取れませんでした"),
+    ],
+)
+async def test_an_unknown_short_form_gets_a_kind_line_and_the_choices_again(
+    app: Renraku, engine: Engine, step: str, typed: str, kind_line: str
+) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    await Walker(engine.catalog).walk(EngineChat(chat), TAPS, until=step)
+    question = chat.last[-1]
+    await chat.say(typed)
+    assert kind_line in chat.text
+    assert chat.last[-1] == question
+    assert await _state(app) == ("new", step)
+
+
+async def test_a_word_naming_two_choices_is_asked_again(
+    app: Renraku, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In a catalog where one word is declared for two stages, typing it picks neither.
+    from messages.catalog import Catalog
+
+    entries = {locale: dict(table) for locale, table in engine.catalog.entries.items()}
+    entries["ja"]["interview.words.stage.other"] = ("その他", "二次")
+    monkeypatch.setattr(engine, "catalog", Catalog(entries))
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/new")
+    await Walker(engine.catalog).walk(EngineChat(chat), TAPS, until="stage")
+    await chat.say("二次")
+    assert "いくつかの選択肢に当てはまりそうです" in chat.text
+    assert await _state(app) == ("new", "stage")
