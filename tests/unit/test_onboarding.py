@@ -125,6 +125,16 @@ async def test_settings_show_edit_and_clear_phone_and_email(app: Renraku, engine
     assert "電話番号: 未登録" in chat.text
     user = await _user(app)
     assert (user.phone, user.email) == (None, "me@example.jp")
+    # Typed, too.
+    await chat.press("メールアドレス")
+    await chat.say("削除")
+    assert "メールアドレス: 未登録" in chat.text
+    assert (await _user(app)).email is None
+    # With nothing saved there is nothing to remove: no button, and the word is not an address.
+    await chat.press("メールアドレス")
+    assert "登録を消す" not in [c.label for c in chat.choices()]
+    await chat.say("削除")
+    assert "メールアドレスとして読み取れませんでした" in chat.text
 
 
 async def test_export_carries_the_senders_phone_and_email(engine: Engine) -> None:
