@@ -1,8 +1,9 @@
 """Benchmark 2: the conversation engine alone, no channel, on a SQLite file and on PostgreSQL.
 
-Every user plays the whole registration (15 turns). Measured twice per database, in a process
-of its own: one user at a time (the cost of a turn with nothing else running), then many
-users at once (throughput, and what the database does under concurrent transactions).
+Every user plays the whole registration (bench/script.py, onboarding included). Measured
+twice per database, in a process of its own: one user at a time (the cost of a turn with
+nothing else running), then many users at once (throughput, and what the database does under
+concurrent transactions).
 SQLite is the baseline: it is the default ``DATABASE_URL``.
 """
 
@@ -133,10 +134,12 @@ async def run(scale: float = 1.0) -> list[Table]:
 
 
 def _table(results: dict[str, dict[str, Any]], users: int, pg_ok: bool, pg_info: str) -> Table:
+    from bench.script import REGISTRATION
+
     base = results["sqlite"]
     pg = results.get("postgresql")
     table = Table(
-        f"Engine alone: full registrations (15 turns each), {users} users at once",
+        f"Engine alone: full registrations ({len(REGISTRATION)} turns each), {users} users at once",
         ["metric", "SQLite file (baseline)", "PostgreSQL", "ratio (PG ÷ SQLite)"],
     )
 

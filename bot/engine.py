@@ -72,7 +72,8 @@ class Engine:
                 ]
 
     def _locale_hint(self, incoming: Incoming) -> str:
-        return "en" if (incoming.language_code or "").startswith("en") else "ja"
+        # An IETF tag as the app reports it ("en", "en-GB"); the case is not guaranteed.
+        return "en" if (incoming.language_code or "").lower().startswith("en") else "ja"
 
     async def _handle_in_transaction(self, incoming: Incoming) -> list[Reply]:
         address = incoming.address

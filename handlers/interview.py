@@ -25,6 +25,7 @@ from handlers.registration import (
     Registration,
     contact_kind_key,
 )
+from handlers.typed import Option, Unmatched, typed_choice
 from storage.models import Interview, InterviewStatus
 
 FLOW = "new"
@@ -36,6 +37,10 @@ PROMISE_PRESETS = {
     "m1": PromisedPeriod(PeriodUnit.MONTHS, 1),
     "none": PromisedPeriod(PeriodUnit.UNSPECIFIED),
 }
+SUMMARY_OPTIONS = (
+    Option("save", "interview.summary.save", "interview.words.summary.save"),
+    Option("edit", "interview.summary.edit", "interview.words.summary.edit"),
+)
 OLDEST_INTERVIEW_DAYS = 365
 LONGEST_PROMISE_DAYS = 366
 
@@ -94,12 +99,13 @@ async def answer(ctx: Context, reply: Answer, table: Registration = REGISTRATION
     if step == EDIT_PICK:
         return await _take_edit_pick(ctx, table, data, reply)
     question, follow_up = table.question(step), table.follow_up(step)
+    asked_before = _asked(table, data)
     if reply.value == SKIP:
         if not (follow_up.optional if follow_up is not None else question.optional):
             return [ctx.reply(ctx.t("interview.cannot_skip")), _ask(ctx, table, step, data)]
         for key in (follow_up.key,) if follow_up is not None else question.answer_keys():
             data.pop(key, None)
-        return await _advance(ctx, table, step, data, [])
+        return await _advance(ctx, table, step, data, [], asked_before)
     outcome = await (
         _take_follow_up(ctx, question, follow_up, data, reply)
         if follow_up is not None
@@ -112,7 +118,7 @@ async def answer(ctx: Context, reply: Answer, table: Registration = REGISTRATION
     if outcome is not None and data.get("_rejected"):
         data.pop("_rejected")
         return [*outcome, _ask(ctx, table, step, data)]
-    return await _advance(ctx, table, step, data, outcome or [])
+    return await _advance(ctx, table, step, data, outcome or [], asked_before)
 
 
 # --- moving between steps -------------------------------------------------------------------
@@ -130,11 +136,42 @@ def _push_trail(data: dict[str, Any], step: str) -> None:
     trail.append(step)
 
 
+def _asked(table: Registration, data: dict[str, Any]) -> set[str]:
+    return {q.key for q in table.questions if q.applies(data)}
+
+
+def _drop_unasked(table: Registration, data: dict[str, Any]) -> None:
+    """Forget the answers to questions that no longer apply (the agent, once applied directly),
+    so the card, the saved row and /export never carry them."""
+    for q in table.questions:
+        if not q.applies(data):
+            for key in q.answer_keys():
+                data.pop(key, None)
+
+
 async def _advance(
-    ctx: Context, table: Registration, step: str, data: dict[str, Any], notes: list[Reply]
+    ctx: Context,
+    table: Registration,
+    step: str,
+    data: dict[str, Any],
+    notes: list[Reply],
+    asked_before: set[str] | None = None,
 ) -> list[Reply]:
+    _drop_unasked(table, data)
     if data.get("_editing"):
+        # An edit that opens questions (applied through an agent after all) asks them next.
+        asked_now = _asked(table, data)
+        queue = [k for k in data.get("_edit_queue", []) if k in asked_now]
+        if asked_before is not None:
+            order = [q.key for q in table.questions]
+            queue += sorted(asked_now - asked_before - set(queue), key=order.index)
+        if queue:
+            following = queue.pop(0)
+            data["_edit_queue"] = queue
+            await ctx.go(FLOW, following, data)
+            return [*notes, _ask(ctx, table, following, data)]
         data.pop("_editing")
+        data.pop("_edit_queue", None)
         data["_trail"] = []
         await ctx.go(FLOW, SUMMARY, data)
         return [*notes, _summary(ctx, table, data)]
@@ -151,6 +188,7 @@ async def _back(ctx: Context, table: Registration, step: str, data: dict[str, An
     trail: list[str] = data.get("_trail", [])
     if step == EDIT_PICK or (data.get("_editing") and step != SUMMARY):
         data.pop("_editing", None)
+        data.pop("_edit_queue", None)
         await ctx.go(FLOW, SUMMARY, data)
         return [_summary(ctx, table, data)]
     if not trail:
@@ -223,7 +261,31 @@ def _question(ctx: Context, q: Question) -> Reply:
     return ctx.reply(ctx.t(q.question_key), choices, columns=q.button_columns)
 
 
+def _options(q: Question) -> list[Option]:
+    """The row's buttons as typing may name them: by label, or by the row's declared words."""
+    return [
+        Option(value, label, f"{q.words}.{value}" if q.words else "")
+        for label, value in q.buttons()
+    ]
+
+
+def _not_a_choice(ctx: Context, why: Unmatched) -> Reply:
+    """The kind line before the choices come again."""
+    if why is Unmatched.AMBIGUOUS:
+        return ctx.reply(ctx.t("interview.choice_ambiguous"))
+    return ctx.reply(ctx.t("interview.choice_unknown"))
+
+
 async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) -> Outcome:
+    if reply.value is None and reply.text is not None and q.buttons():
+        # Typing a button's label or a declared word is tapping it; other text for a date or
+        # a period is parsed below, for a choice it is not an answer.
+        picked = typed_choice(ctx, reply.text, _options(q))
+        if isinstance(picked, str):
+            reply = Answer(value=picked)
+        elif q.kind in (AnswerKind.CHOICE, AnswerKind.YES_NO):
+            data["_rejected"] = True
+            return [_not_a_choice(ctx, picked)]
     if q.kind is AnswerKind.TEXT:
         cleaned = _text_or_problem(ctx, data, reply, q.limit, need_word=q.need_word)
         if isinstance(cleaned, list):
@@ -231,7 +293,7 @@ async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) 
         data[q.key] = cleaned
         return None
     if q.kind is AnswerKind.CHOICE:
-        value = reply.value or _label_match(ctx, reply.text, q.labels, q.choices)
+        value = reply.value
         if value not in q.choices:
             return _problem(ctx, data, "interview.use_buttons")
         data[q.key] = value
@@ -263,7 +325,7 @@ async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) 
         data[q.key], data[contact_kind_key(q.key)] = contact.value, contact.kind
         return None
     # YES_NO
-    value = reply.value or _label_match(ctx, reply.text, "interview.choice", ("yes", "no"))
+    value = reply.value
     if value == "yes":
         data[q.key] = True
         return q.follow_up
@@ -333,19 +395,6 @@ def _accept_period(
     return [ctx.reply(ctx.t(key, promised=describe_period(ctx, period), due=ctx.fmt_date(due)))]
 
 
-def _label_match(
-    ctx: Context, text: str | None, prefix: str, values: tuple[str, ...]
-) -> str | None:
-    """A typed answer that equals a button's label counts as pressing it."""
-    if text is None:
-        return None
-    folded = text.strip().casefold()
-    for value in values:
-        if ctx.t(f"{prefix}.{value}").casefold() == folded:
-            return value
-    return None
-
-
 # --- summary and saving ---------------------------------------------------------------------
 
 
@@ -404,7 +453,12 @@ def _summary(ctx: Context, table: Registration, data: dict[str, Any]) -> Reply:
 async def _take_summary(
     ctx: Context, table: Registration, data: dict[str, Any], reply: Answer
 ) -> list[Reply]:
-    value = reply.value or _label_match(ctx, reply.text, "interview.summary", ("save", "edit"))
+    value = reply.value
+    if value is None and reply.text is not None:
+        picked = typed_choice(ctx, reply.text, SUMMARY_OPTIONS)
+        if isinstance(picked, Unmatched):
+            return [_not_a_choice(ctx, picked), _summary(ctx, table, data)]
+        value = picked
     if value == "edit":
         await ctx.go(FLOW, EDIT_PICK, data)
         return [_ask(ctx, table, EDIT_PICK, data)]
@@ -417,7 +471,14 @@ async def _take_edit_pick(
     ctx: Context, table: Registration, data: dict[str, Any], reply: Answer
 ) -> list[Reply]:
     editable = tuple(q.key for q in table.editable(data))
-    value = reply.value or _label_match(ctx, reply.text, "interview.field", editable)
+    value = reply.value
+    if value is None and reply.text is not None:
+        picked = typed_choice(
+            ctx, reply.text, [Option(q.key, q.label_key) for q in table.editable(data)]
+        )
+        if isinstance(picked, Unmatched):
+            return [_not_a_choice(ctx, picked), _ask(ctx, table, EDIT_PICK, data)]
+        value = picked
     if value not in editable:
         return [ctx.reply(ctx.t("interview.use_buttons")), _ask(ctx, table, EDIT_PICK, data)]
     data["_editing"] = True

@@ -1,8 +1,11 @@
-"""Greeting, own name, help, cancel, and the kind replies for what is not understood."""
+"""Greeting, the sender's own name, phone and email, help, cancel, and the kind replies for
+what is not understood."""
 
 from __future__ import annotations
 
-from domain.parsing import TextProblem, clean_text
+from collections.abc import Awaitable, Callable
+
+from domain.parsing import TextProblem, clean_text, parse_contact
 from domain.protocol import Reply
 from handlers import interview, listing, settings
 from handlers.context import BACK, CANCEL, SKIP, Answer, Context, flow_action
@@ -10,6 +13,9 @@ from handlers.menu import main_menu
 
 FLOW = "onboarding"
 NAME_MAX = 30
+# What onboarding asks, in order; each is skippable. Tests answer it by these step keys
+# (tests/walker.py onboarding_lines), so a new question is one entry here and its taker.
+STEPS = ("name", "phone", "email")
 
 
 async def start(ctx: Context) -> list[Reply]:
@@ -22,29 +28,75 @@ async def start(ctx: Context) -> list[Reply]:
             intro,
             ctx.reply(ctx.t("onboarding.welcome_back", name=ctx.user.display_name), main_menu(ctx)),
         ]
-    await ctx.go(FLOW, "name", {})
-    return [intro, _ask_name(ctx)]
+    await ctx.go(FLOW, STEPS[0], {})
+    return [intro, _ask(ctx, STEPS[0])]
 
 
-def _ask_name(ctx: Context) -> Reply:
-    return ctx.reply(
-        ctx.t("onboarding.ask_name"),
-        [ctx.button("controls.skip", flow_action(FLOW, "name", SKIP))],
-    )
+def _ask(ctx: Context, step: str) -> Reply:
+    controls = [ctx.button("controls.skip", flow_action(FLOW, step, SKIP))]
+    if step != STEPS[0]:
+        controls.append(ctx.button("controls.back", flow_action(FLOW, step, BACK)))
+    return ctx.reply(ctx.t(f"onboarding.ask.{step}"), controls)
 
 
 async def answer(ctx: Context, reply: Answer) -> list[Reply]:
-    if (reply.value is None and reply.text is None) or reply.value == BACK:
-        return [_ask_name(ctx)]
-    if reply.value in (SKIP, CANCEL):
+    step = ctx.step if ctx.step in STEPS else STEPS[0]
+    if reply.value == CANCEL:
         await ctx.end_flow()
-        return [ctx.reply(ctx.t("onboarding.name_skipped"), main_menu(ctx))]
-    cleaned = clean_text(reply.text or "", NAME_MAX, need_word=True)
-    if isinstance(cleaned, TextProblem):
-        return [ctx.reply(ctx.t(f"problems.{cleaned.value}", limit=NAME_MAX)), _ask_name(ctx)]
-    ctx.user.display_name = cleaned
+        return [ctx.reply(ctx.t("onboarding.later"), main_menu(ctx))]
+    if reply.value == BACK:
+        previous = STEPS[max(STEPS.index(step) - 1, 0)]
+        await ctx.go(FLOW, previous, {})
+        return [_ask(ctx, previous)]
+    if reply.value == SKIP:
+        notes = [ctx.reply(ctx.t("onboarding.name_skipped"))] if step == "name" else []
+        return await _next(ctx, step, notes)
+    if reply.text is None:
+        return [_ask(ctx, step)]
+    taken = await _TAKERS[step](ctx, reply.text)
+    if isinstance(taken, str):
+        return [ctx.reply(ctx.t(taken, limit=NAME_MAX)), _ask(ctx, step)]
+    return await _next(ctx, step, taken)
+
+
+async def _next(ctx: Context, step: str, notes: list[Reply]) -> list[Reply]:
+    following = STEPS.index(step) + 1
+    if following < len(STEPS):
+        await ctx.go(FLOW, STEPS[following], {})
+        return [*notes, _ask(ctx, STEPS[following])]
     await ctx.end_flow()
-    return [ctx.reply(ctx.t("onboarding.name_saved", name=cleaned), main_menu(ctx))]
+    return [*notes, ctx.reply(ctx.t("onboarding.done"), main_menu(ctx))]
+
+
+# A taker keeps a typed answer on the user and says so, or names the catalog key of the problem.
+Taker = Callable[[Context, str], Awaitable[list[Reply] | str]]
+
+
+async def _take_name(ctx: Context, text: str) -> list[Reply] | str:
+    cleaned = clean_text(text, NAME_MAX, need_word=True)
+    if isinstance(cleaned, TextProblem):
+        return f"problems.{cleaned.value}"
+    ctx.user.display_name = cleaned
+    return [ctx.reply(ctx.t("onboarding.name_saved", name=cleaned))]
+
+
+async def _take_phone(ctx: Context, text: str) -> list[Reply] | str:
+    contact = parse_contact(text)
+    if contact is None or contact.kind != "phone":
+        return "onboarding.bad_phone"
+    ctx.user.phone = contact.value
+    return [ctx.reply(ctx.t("onboarding.phone_saved", phone=contact.value))]
+
+
+async def _take_email(ctx: Context, text: str) -> list[Reply] | str:
+    contact = parse_contact(text)
+    if contact is None or contact.kind != "email":
+        return "onboarding.bad_email"
+    ctx.user.email = contact.value
+    return [ctx.reply(ctx.t("onboarding.email_saved", email=contact.value))]
+
+
+_TAKERS: dict[str, Taker] = {"name": _take_name, "phone": _take_phone, "email": _take_email}
 
 
 async def menu_action(ctx: Context, args: list[str]) -> list[Reply]:

@@ -53,6 +53,8 @@ async def export_data(ctx: Context) -> list[Reply]:
             "channel": user.channel,
             "external_id": user.external_id,
             "name": user.display_name,
+            "phone": user.phone,
+            "email": user.email,
             "language": user.locale,
             "timezone": user.timezone,
             "reminder_hour": user.reminder_hour,

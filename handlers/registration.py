@@ -76,6 +76,9 @@ class Question:
     need_word: bool = False
     choices: tuple[str, ...] = ()
     labels: str = ""
+    # A catalog prefix of word pools (``<words>.<value>``, a value per button): what may be
+    # typed instead of tapping, besides the label (二次 for 二次面接).
+    words: str = ""
     echo: str | None = None
     said_after_no: str | None = None  # YES_NO: the catalog key answered to "no"
     counted_from: str = "date"  # PERIOD: the question whose date the promise runs from
@@ -202,7 +205,18 @@ def contact_kind_key(key: str) -> str:
 PROMISE_PRESET_KEYS = ("w1", "w2", "m1")
 STAGES = ("first", "second", "final", "casual", "other")
 METHODS = ("phone", "email", "both", "unknown")
+APPLIED_VIA = ("direct", "agent", "site")
 COMPANY_MAX, PERSON_MAX, MEMO_MAX, REFLECTION_MAX, CONTACT_MAX = 100, 50, 300, 1000, 300
+# The columns are String(100): a job title, a department, an agency's person.
+POSITION_MAX = DEPARTMENT_MAX = AGENT_NAME_MAX = 100
+# parse_contact refuses anything longer than an e-mail address can be.
+AGENT_CONTACT_MAX = 254
+
+
+def through_agent(data: Mapping[str, Any]) -> bool:
+    """The agent is asked about only when the user applied through one."""
+    return data.get("applied_via") == "agent"
+
 
 REGISTRATION = Registration(
     (
@@ -226,9 +240,18 @@ REGISTRATION = Registration(
             AnswerKind.CHOICE,
             choices=STAGES,
             labels="interview.stage",
+            words="interview.words.stage",
             button_columns=3,
             # The next round's stage is only a guess from the last one, so it is still asked.
             stored=(Column("stage", "stage"),),
+        ),
+        Question(
+            "position",
+            AnswerKind.TEXT,
+            optional=True,
+            limit=POSITION_MAX,
+            need_word=True,
+            stored=(Column("position", "position"),),
         ),
         Question(
             "promised",
@@ -242,8 +265,37 @@ REGISTRATION = Registration(
             AnswerKind.CHOICE,
             choices=METHODS,
             labels="interview.method",
+            words="interview.words.method",
             echo="interview.method_tip",
             stored=(Column("method", "contact_method"),),
+        ),
+        Question(
+            "applied_via",
+            AnswerKind.CHOICE,
+            optional=True,
+            choices=APPLIED_VIA,
+            labels="interview.applied_via",
+            words="interview.words.applied_via",
+            button_columns=1,
+            stored=(Column("applied_via", "applied_via"),),
+        ),
+        # The agent's person, when there is one; the interviewer's questions stay the company's.
+        Question(
+            "agent_name",
+            AnswerKind.TEXT,
+            optional=True,
+            limit=AGENT_NAME_MAX,
+            need_word=True,
+            asked_if=through_agent,
+            stored=(Column("agent_name", "agent_name"),),
+        ),
+        Question(
+            "agent_contact",
+            AnswerKind.CONTACT,
+            optional=True,
+            limit=AGENT_CONTACT_MAX,
+            asked_if=through_agent,
+            stored=(Column("agent_contact", "agent_contact"),),
         ),
         Question(
             "interviewer",
@@ -252,6 +304,14 @@ REGISTRATION = Registration(
             limit=PERSON_MAX,
             need_word=True,
             stored=(Column("interviewer", "interviewer_name"),),
+        ),
+        Question(
+            "department",
+            AnswerKind.TEXT,
+            optional=True,
+            limit=DEPARTMENT_MAX,
+            need_word=True,
+            stored=(Column("department", "department"),),
         ),
         Question(
             "contact",
@@ -264,6 +324,7 @@ REGISTRATION = Registration(
             "asked",
             AnswerKind.YES_NO,
             optional=True,
+            words="interview.words.yes_no",
             said_after_no="interview.asked_no_tip",
             follow_up=FollowUp("asked_memo", "yes", AnswerKind.TEXT, optional=True, limit=MEMO_MAX),
             stored=(

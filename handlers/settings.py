@@ -1,19 +1,24 @@
-"""Own name, time zone, reminder hour, quiet hours, halfway nudge and language."""
+"""Own name, phone and email, time zone, reminder hour, quiet hours, halfway nudge, language."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from domain import calendar
-from domain.parsing import TextProblem, clean_text
+from domain.parsing import TextProblem, clean_text, parse_contact
 from domain.protocol import Reply
 from handlers import planning
 from handlers.context import BACK, CANCEL, Answer, Context, flow_action
 from handlers.menu import main_menu
+from handlers.typed import Option, typed_choice
 from messages.catalog import LOCALES
 from storage.models import ReminderKind
 
 FLOW = "settings"
+# The value of the button that removes a saved phone number or email address.
+CLEAR = "_clear"
+CONTACT_STEPS = ("phone", "email")
 NAME_MAX = 30
 HOURS = ("8", "9", "10", "12", "18", "20")
 QUIET_PRESETS = {"22-8": (22, 8), "23-7": (23, 7), "21-9": (21, 9), "off": (None, None)}
@@ -32,6 +37,8 @@ async def show_settings(ctx: Context) -> list[Reply]:
     text = ctx.t(
         "settings.overview",
         name=user.display_name or ctx.t("settings.name_unset"),
+        phone=user.phone or ctx.t("settings.name_unset"),
+        email=user.email or ctx.t("settings.name_unset"),
         timezone=user.timezone,
         hour=user.reminder_hour,
         quiet=_quiet_text(ctx),
@@ -40,6 +47,8 @@ async def show_settings(ctx: Context) -> list[Reply]:
     )
     choices = [
         ctx.button("settings.change.name", "s:name"),
+        ctx.button("settings.change.phone", "s:phone"),
+        ctx.button("settings.change.email", "s:email"),
         ctx.button("settings.change.timezone", "s:tz"),
         ctx.button("settings.change.hour", "s:hour"),
         ctx.button("settings.change.quiet", "s:quiet"),
@@ -58,7 +67,7 @@ async def settings_action(ctx: Context, args: list[str]) -> list[Reply]:
             await _cancel_halfway(ctx)
         key = "settings.nudge_on" if ctx.user.halfway_nudge else "settings.nudge_off"
         return [ctx.reply(ctx.t(key)), *await show_settings(ctx)]
-    if field in ("name", "tz", "hour", "quiet", "lang"):
+    if field in ("name", "phone", "email", "tz", "hour", "quiet", "lang"):
         await ctx.go(FLOW, field, {})
         return [_ask(ctx, field)]
     return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
@@ -76,6 +85,10 @@ def _ask(ctx: Context, step: str) -> Reply:
     back = ctx.button("controls.back", flow_action(FLOW, step, BACK))
     if step == "name":
         return ctx.reply(ctx.t("settings.ask.name", limit=NAME_MAX), [back])
+    if step in CONTACT_STEPS:
+        saved = ctx.user.phone if step == "phone" else ctx.user.email
+        clear = [ctx.button("settings.clear", flow_action(FLOW, step, CLEAR))] if saved else []
+        return ctx.reply(ctx.t(f"settings.ask.{step}"), [*clear, back])
     if step == "tz":
         return ctx.reply(ctx.t("settings.ask.timezone"), [*pick(ZONES, "settings.value"), back])
     if step == "hour":
@@ -97,13 +110,42 @@ def _ask(ctx: Context, step: str) -> Reply:
     return ctx.reply(ctx.t("settings.ask.language"), [*langs, back])
 
 
+def _options(ctx: Context, step: str) -> list[Option]:
+    """The step's buttons as typing may name them (off, 22-8, English, ...)."""
+    if step == "quiet":
+        return [
+            Option(
+                key,
+                f"settings.quiet_preset.{key.replace('-', '_')}",
+                f"settings.words.quiet.{key.replace('-', '_')}",
+            )
+            for key in QUIET_PRESETS
+        ]
+    if step == "lang":
+        return [
+            Option(code, f"settings.language_name.{code}", f"settings.words.language.{code}")
+            for code in LOCALES
+        ]
+    if step in CONTACT_STEPS and (ctx.user.phone if step == "phone" else ctx.user.email):
+        return [Option(CLEAR, "settings.clear", "settings.words.clear")]
+    return []
+
+
 async def answer(ctx: Context, reply: Answer) -> list[Reply]:
     step = ctx.step or "name"
     if reply.value is None and reply.text is None:
         return [_ask(ctx, step)]
+    if reply.value is None and reply.text is not None:
+        picked = typed_choice(ctx, reply.text, _options(ctx, step))
+        if isinstance(picked, str):
+            reply = Answer(value=picked)
     if reply.value in (BACK, CANCEL):
         await ctx.end_flow()
         return await show_settings(ctx)
+    if step in CONTACT_STEPS and reply.value == CLEAR:
+        setattr(ctx.user, step, None)
+        await ctx.end_flow()
+        return [ctx.reply(ctx.t("settings.cleared")), *await show_settings(ctx)]
     problem = await _apply(ctx, step, reply)
     if problem is not None:
         return [ctx.reply(ctx.t(problem, limit=NAME_MAX)), _ask(ctx, step)]
@@ -123,6 +165,12 @@ async def _apply(ctx: Context, step: str, reply: Answer) -> str | None:
             return f"problems.{cleaned.value}"
         user.display_name = cleaned
         return None
+    if step in CONTACT_STEPS:
+        contact = parse_contact(reply.text) if reply.text is not None else None
+        if contact is None or contact.kind != step:
+            return f"settings.problem.{step}"
+        setattr(user, step, contact.value)
+        return None
     if step == "tz":
         if not calendar.is_time_zone(raw):
             return "settings.problem.timezone"
@@ -133,7 +181,7 @@ async def _apply(ctx: Context, step: str, reply: Answer) -> str | None:
         await planning.reschedule_pending(ctx, old)
         return None
     if step == "hour":
-        digits = raw.removesuffix("時").removesuffix(":00")
+        digits = unicodedata.normalize("NFKC", raw).removesuffix("時").removesuffix(":00")
         if not digits.isascii() or not digits.isdigit() or not 6 <= int(digits) <= 21:
             return "settings.problem.hour"
         user.reminder_hour = int(digits)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from handlers import onboarding
 from handlers.registration import REGISTRATION, Registration
 from messages.catalog import Catalog
 from tests.support import Chat
@@ -29,8 +30,11 @@ TAPS = {
     "date": "今日",
     "stage": "一次面接",
     "promised": "2週間以内",
+    "position": "営業職",
     "method": "メール",
+    "applied_via": "直接応募",
     "interviewer": "人事部 採用担当",
+    "department": "人事部",
     "contact": "saiyo@example.co.jp",
     "asked": "はい",
     "asked_memo": "人事部に電話してよいとのこと",
@@ -92,6 +96,11 @@ class Walker:
     def save(self) -> str:
         return self.t("interview.summary.save")
 
+    def onboarding_lines(self, answers: Mapping[str, str]) -> list[str]:
+        """What a user types after /start: each onboarding question (handlers/onboarding.py
+        STEPS) answered from ``answers`` by its step key, or skipped."""
+        return [answers.get(step, self.skip) for step in onboarding.STEPS]
+
     def question_text(self, step: str) -> str:
         return self._questions[step]
 
@@ -112,17 +121,27 @@ class Walker:
             return Turn("say", str(value))
         return Turn("press", value)
 
-    async def walk(self, chat: Talker, answers: Mapping[str, str], *, typed: bool = False) -> str:
+    async def walk(
+        self,
+        chat: Talker,
+        answers: Mapping[str, str],
+        *,
+        typed: bool = False,
+        until: str = SUMMARY,
+    ) -> str:
         """Answer from the question now open up to the summary card; the card's text.
 
         ``typed``: type every answer, buttons by their label and skip as a word.
+        ``until``: stop when this step is asked instead (its question's text).
         """
         previous: str | None = None
         for _ in range(MAX_TURNS):
             text, labels = chat.shown()
             step = self.recognise(text)
-            if step == SUMMARY:
+            if step == until:
                 return text
+            if step == SUMMARY:
+                raise AssertionError(f"the registration never asked {until!r}")
             if step is None:
                 raise AssertionError(f"no registration question in the bot's answer: {text!r}")
             if step == previous:
@@ -174,6 +193,13 @@ class EngineChat:
 
     def shown(self) -> tuple[str, list[str]]:
         return self.chat.text, [c.label for c in self.chat.choices()]
+
+
+async def onboard_engine(chat: Chat, name: str = "応募者", **answers: str) -> None:
+    """/start and the onboarding questions in the engine: the name given, the rest skipped."""
+    await chat.say("/start")
+    for line in Walker(chat.engine.catalog).onboarding_lines({"name": name, **answers}):
+        await chat.say(line)
 
 
 async def register(

@@ -1,4 +1,5 @@
-"""Understanding what users type: dates, promised waiting periods, contacts, free text and ids.
+"""Understanding what users type: dates, promised waiting periods, contacts, free text, ids and
+short words that pick a choice.
 
 Job seekers answer the bot's questions on a phone keyboard, in Japanese or English, with
 full-width digits, weekday suffixes like "(水)" and a dozen spellings of "one month".
@@ -12,12 +13,15 @@ from domain.parsing.dates import Prefer, parse_date
 from domain.parsing.ids import parse_id
 from domain.parsing.periods import parse_period
 from domain.parsing.text import TextProblem, clean_text
+from domain.parsing.words import fold_word, matching_values
 
 __all__ = [
     "Contact",
     "Prefer",
     "TextProblem",
     "clean_text",
+    "fold_word",
+    "matching_values",
     "parse_contact",
     "parse_date",
     "parse_id",

@@ -31,7 +31,7 @@ ANSWERS = {
     "good": "よく話せた",
 }
 TURNS = WALKER.plan(ANSWERS)
-START = ["/start", "応募者", "/new"]
+START = ["/start", *WALKER.onboarding_lines({"name": "応募者"}), "/new"]
 REGISTRATION = [*START, *typed_lines(TURNS), WALKER.save, "/list"]
 # Where a user killed after the stage question picks up again: the promise question.
 PROMISE_AT = len(START) + [step for step, _ in TURNS].index("promised")

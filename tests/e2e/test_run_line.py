@@ -76,7 +76,8 @@ async def test_run_registers_by_signed_webhooks_and_pushes_one_follow_up(tmp_pat
     try:
         async with renraku_run(fake, db) as (user, _):
             assert "Renraku" in "".join(str(m) for m in await user.follow())
-            await user.say("応募者A")
+            for line in Walker(load_catalog()).onboarding_lines({"name": "応募者A"}):
+                await user.say(line)
             # No quiet hours, so the overdue follow-up may go out whatever the time of day.
             await user.say("設定")
             await user.press("夜間の通知停止")

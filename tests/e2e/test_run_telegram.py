@@ -101,7 +101,8 @@ async def test_run_walks_a_registration_and_sends_one_overdue_follow_up(tmp_path
     try:
         async with renraku_run(fake, tmp_path / "renraku.db") as bot:
             assert "Renraku" in await bot.turn("/start")
-            await bot.turn("応募者A")
+            for line in walker.onboarding_lines({"name": "応募者A"}):
+                await bot.turn(line)
             # No quiet hours, so the overdue follow-up may go out whatever the time of day.
             await bot.turn("/settings")
             await bot.turn(Tap("夜間の通知停止"))

@@ -8,6 +8,7 @@ from sqlalchemy import inspect, select
 
 from bot.bootstrap import bootstrap
 from bot.config import Settings
+from handlers.registration import REGISTRATION
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.models import DialogueState, Interview
@@ -63,10 +64,13 @@ async def test_restart_mid_registration_resumes_at_the_same_question(
         chat = Chat(second.engine)
         # A stale-free way to see where we are: answer the open question by its button.
         await chat.act("a:new:stage:first")
-        assert "結果はいつまでに連絡" in chat.text
+        # The question the table asks after the stage.
+        following = REGISTRATION.next_after("stage", {"stage": "first"})
+        assert following is not None
+        assert second.catalog.text("ja", following.question_key) in chat.text
         async with second.uow() as uow:
             state = await uow.session.scalar(select(DialogueState))
-            assert state is not None and state.step == "promised"
+            assert state is not None and state.step == following.key
             assert state.data["company"] == "株式会社サンプル"
         assert "どの段階" in asked
     finally:

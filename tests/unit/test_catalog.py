@@ -13,9 +13,11 @@ from bot.line_admin import MENU_KEYS
 from domain.calendar import PeriodUnit
 from domain.parsing import TextProblem
 from handlers.followup_texts import COPY_PARTS, TEMPLATES
+from handlers.interview import SUMMARY_OPTIONS
+from handlers.onboarding import STEPS as ONBOARDING_STEPS
 from handlers.registration import METHODS, PROMISE_PRESET_KEYS, REGISTRATION, STAGES
 from handlers.router import COMMANDS
-from handlers.settings import QUIET_PRESETS
+from handlers.settings import CONTACT_STEPS, QUIET_PRESETS
 from messages.catalog import (
     LOCALES,
     Catalog,
@@ -250,6 +252,9 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
         ["promise_passed", "guideline_passed", "since_interview"],
         {"company", "days", "due"},
     ),
+    "onboarding.ask.{}": _family("onboarding.ask.{}", ONBOARDING_STEPS),
+    "settings.ask.{}": _family("settings.ask.{}", CONTACT_STEPS),
+    "settings.problem.{}": _family("settings.problem.{}", CONTACT_STEPS),
     "settings.language_name.{}": _family("settings.language_name.{}", LOCALES),
     "settings.quiet_preset.{}": _family(
         "settings.quiet_preset.{}", [key.replace("-", "_") for key in QUIET_PRESETS]
@@ -258,10 +263,20 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
     "commands.{}": _family("commands.{}", COMMANDS),
     "menu.{}": _family("menu.{}", MENU_KEYS),
 }
-# Pools named through ctx.words(...), which prefixes "words.".
+# Pools named through ctx.words(...), which prefixes "words.", and the words that may be typed
+# for a button: a table row's "<words>.<value>", the summary's and the settings' buttons.
 BUILT_POOLS = {
     "words.{}": [f"words.{word}" for word in ("skip", "back", "cancel")],
     "words.commands.{}": [f"words.commands.{name}" for name in COMMANDS],
+    "{}.{}": [
+        f"{q.words}.{value}" for q in REGISTRATION.questions if q.words for _, value in q.buttons()
+    ],
+    "interview.words.summary.{}": [o.words for o in SUMMARY_OPTIONS],
+    "settings.words.quiet.{}": [
+        f"settings.words.quiet.{key.replace('-', '_')}" for key in QUIET_PRESETS
+    ],
+    "settings.words.language.{}": [f"settings.words.language.{code}" for code in LOCALES],
+    "settings.words.clear": ["settings.words.clear"],
 }
 
 

@@ -212,9 +212,14 @@ async def test_export_sends_all_own_data_as_json(app: Renraku, engine: Engine) -
         "company": "株式会社サンプル",
         "interview_date": "2026-11-25",
         "stage": "first",
+        "position": "営業職",
         "promised": "weeks:2",
         "contact_method": "email",
+        "applied_via": "direct",
+        "agent_name": None,
+        "agent_contact": None,
         "interviewer_name": "人事部 採用担当",
+        "department": "人事部",
         "interviewer_contact": "saiyo@example.co.jp",
         "asked_what_if_silent": True,
         "asked_memo": "人事部に電話してよいとのこと",
@@ -269,3 +274,48 @@ async def test_english_speaker_gets_english(engine: Engine) -> None:
         Incoming.text_message(Address("console", "en1"), "/start", language_code="en-US")
     )
     assert "Hello" in replies[0].text
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [("なし", "夜間の通知停止: なし"), ("23-7", "夜間の通知停止: 23時〜7時"), ("Off", "なし")],
+)
+async def test_settings_quiet_hours_can_be_typed(engine: Engine, typed: str, shown: str) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/settings")
+    await chat.press("夜間の通知停止")
+    await chat.say(typed)
+    assert "設定を保存しました" in chat.text
+    assert shown in chat.text
+
+
+@pytest.mark.parametrize("typed", ["英語", "えいご", "English", "ＥＮＧＬＩＳＨ"])
+async def test_settings_language_can_be_typed(engine: Engine, typed: str) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/settings")
+    await chat.press("言語")
+    await chat.say(typed)
+    assert "Language: English" in chat.text
+
+
+async def test_settings_a_typed_choice_that_is_none_gets_the_buttons_again(engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/settings")
+    await chat.press("言語")
+    await chat.say("フランス語")
+    assert "下のボタンから選んでください" in chat.text
+    assert [c.label for c in chat.choices()] == ["日本語", "English", "戻る"]
+    await chat.say("/settings")
+    assert "言語: 日本語" in chat.text
+
+
+async def test_settings_hour_accepts_full_width_digits(engine: Engine) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say("/settings")
+    await chat.press("お知らせの時刻")
+    await chat.say("１８時")
+    assert "お知らせの時刻: 18時" in chat.text

@@ -18,7 +18,7 @@ from tests.support import Chat, ManualClock
 from tests.unit.test_registration import onboard
 from tests.walker import TAPS, Walker, register
 
-POSITION = Question("position", AnswerKind.TEXT, optional=True, limit=50)
+VENUE = Question("venue", AnswerKind.TEXT, optional=True, limit=50)
 # Asked only when the answers so far say so: a call-back time matters only for a phone result.
 CALL_HOURS = Question(
     "call_hours",
@@ -29,14 +29,14 @@ CALL_HOURS = Question(
 )
 TEXTS = {
     "ja": {
-        "interview.ask.position": "応募した職種を教えてください。",
-        "interview.field.position": "職種",
+        "interview.ask.venue": "面接を受けた場所を教えてください。",
+        "interview.field.venue": "面接会場",
         "interview.ask.call_hours": "電話に出やすい時間帯はありますか。",
         "interview.field.call_hours": "電話に出やすい時間",
     },
     "en": {
-        "interview.ask.position": "Which position did you apply for?",
-        "interview.field.position": "Position",
+        "interview.ask.venue": "Where was the interview held?",
+        "interview.field.venue": "Venue",
         "interview.ask.call_hours": "When can you take a call?",
         "interview.field.call_hours": "Call hours",
     },
@@ -73,7 +73,7 @@ async def _data(app: Renraku) -> dict[str, object]:
         return dict(row.data)
 
 
-@pytest.mark.parametrize("table_engine", [with_question(POSITION, "stage")], indirect=True)
+@pytest.mark.parametrize("table_engine", [with_question(VENUE, "stage")], indirect=True)
 async def test_an_added_question_is_asked_shown_editable_and_kept(
     app: Renraku, table_engine: tuple[Engine, Registration]
 ) -> None:
@@ -82,27 +82,27 @@ async def test_an_added_question_is_asked_shown_editable_and_kept(
     chat = Chat(engine)
     await onboard(chat)
 
-    card = await register(chat, TAPS | {"position": "バックエンドエンジニア"}, walker)
+    card = await register(chat, TAPS | {"venue": "本社ビル 8階"}, walker)
 
     lines = card.splitlines()
-    assert "職種: バックエンドエンジニア" in lines
-    assert lines.index("段階: 一次面接") + 1 == lines.index("職種: バックエンドエンジニア")
-    assert (await _data(app))["position"] == "バックエンドエンジニア"
+    assert "面接会場: 本社ビル 8階" in lines
+    assert lines.index("段階: 一次面接") + 1 == lines.index("面接会場: 本社ビル 8階")
+    assert (await _data(app))["venue"] == "本社ビル 8階"
     await chat.press("修正")
-    assert "職種" in [c.label for c in chat.choices()]
-    await chat.press("職種")
-    assert "応募した職種を教えてください。" in chat.text
-    await chat.say("データエンジニア")
-    assert "職種: データエンジニア" in chat.text
+    assert "面接会場" in [c.label for c in chat.choices()]
+    await chat.press("面接会場")
+    assert "面接を受けた場所を教えてください。" in chat.text
+    await chat.say("オンライン")
+    assert "面接会場: オンライン" in chat.text
     assert "会社名: 株式会社サンプル" in chat.text
-    assert (await _data(app))["position"] == "データエンジニア"
+    assert (await _data(app))["venue"] == "オンライン"
     await chat.press("保存")
     async with app.uow() as uow:
         [saved] = (await uow.session.scalars(select(Interview))).all()
     assert saved.company == "株式会社サンプル"
 
 
-@pytest.mark.parametrize("table_engine", [with_question(POSITION, "stage")], indirect=True)
+@pytest.mark.parametrize("table_engine", [with_question(VENUE, "stage")], indirect=True)
 async def test_an_added_optional_question_left_out_is_skipped(
     app: Renraku, table_engine: tuple[Engine, Registration]
 ) -> None:
@@ -110,8 +110,8 @@ async def test_an_added_optional_question_left_out_is_skipped(
     chat = Chat(engine)
     await onboard(chat)
     card = await register(chat, TAPS, Walker(engine.catalog, table))
-    assert "職種: —" in card.splitlines()
-    assert "position" not in await _data(app)
+    assert "面接会場: —" in card.splitlines()
+    assert "venue" not in await _data(app)
 
 
 @pytest.mark.parametrize("table_engine", [with_question(CALL_HOURS, "method")], indirect=True)
@@ -132,5 +132,5 @@ async def test_a_question_asked_only_when_an_earlier_answer_says_so(
 
 
 def test_the_production_table_is_left_alone() -> None:
-    assert "position" not in [q.key for q in REGISTRATION.questions]
-    assert with_question(POSITION, "stage") is not REGISTRATION
+    assert "venue" not in [q.key for q in REGISTRATION.questions]
+    assert with_question(VENUE, "stage") is not REGISTRATION

@@ -73,8 +73,10 @@ class LineUser:
 
 
 async def onboard(user: LineUser, name: str = "応募者") -> None:
+    """The follow event and every onboarding question: the name given, the rest skipped."""
     await user.follow()
-    await user.say(name)
+    for line in Walker(load_catalog()).onboarding_lines({"name": name}):
+        await user.say(line)
 
 
 # The answers a LINE user gives; the last one is typed, not tapped.

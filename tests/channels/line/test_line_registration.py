@@ -8,6 +8,7 @@ from bot.bootstrap import Renraku
 from storage.models import Interview, User
 from tests.channels.line.support import LineUser, line_channel, onboard, register_interview
 from tests.fakes.line_api import FakeLineApi, postback_buttons
+from tests.walker import Walker
 
 
 def _assert_only_free_replies(fake: FakeLineApi) -> None:
@@ -31,6 +32,9 @@ async def test_follow_then_a_full_registration_then_the_list(
 
     await line_user.say("応募者")
     assert "応募者" in line_user.text
+    # The rest of onboarding (own phone and email), skipped.
+    for line in Walker(catalog).onboarding_lines({})[1:]:
+        await line_user.say(line)
     assert line_user.quick_labels() == ["面接を記録", "一覧", "設定", "ヘルプ"]
 
     summary = await register_interview(line_user)

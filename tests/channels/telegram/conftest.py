@@ -9,7 +9,13 @@ import pytest
 
 from bot.bootstrap import Renraku
 from bot.config import Settings
-from tests.channels.telegram.support import Telegram, TelegramChat, running, telegram_settings
+from tests.channels.telegram.support import (
+    Telegram,
+    TelegramChat,
+    onboard,
+    running,
+    telegram_settings,
+)
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.support import ManualClock
 
@@ -44,6 +50,5 @@ def telegram(fake: FakeTelegramAPI, app: Renraku) -> Telegram:
 async def aoi(telegram: Telegram) -> TelegramChat:
     """A user who has said /start and given a name."""
     chat = telegram.chat(1001)
-    await chat.say("/start")
-    await chat.say("応募者A")
+    await onboard(telegram.app, chat, "応募者A")
     return chat

@@ -71,6 +71,7 @@ class TelegramChat:
     def __init__(self, telegram: Telegram, user: FakeUser) -> None:
         self.telegram, self.user = telegram, user
         self.fake = telegram.fake
+        self.presses = 0  # buttons tapped, each of which the bot must answer
 
     @property
     def id(self) -> int:
@@ -86,6 +87,7 @@ class TelegramChat:
     async def press(self, label: str) -> list[Sent]:
         before = len(self.fake.messages(self.id))
         self.telegram.expected += 1
+        self.presses += 1
         self.fake.press_label(self.user, label)
         await self.telegram.settle()
         return self.fake.messages(self.id)[before:]
@@ -95,12 +97,23 @@ class TelegramChat:
     ) -> list[Sent]:
         before = len(self.fake.messages(self.id))
         self.telegram.expected += 1
+        self.presses += 1
         self.fake.press(self.user, data, message=message, chat_id=chat_id)
         await self.telegram.settle()
         return self.fake.messages(self.id)[before:]
 
     def text(self, sent: list[Sent]) -> str:
         return "\n".join(m.text for m in sent)
+
+
+async def onboard(app: Renraku, chat: TelegramChat, name: str | None = None) -> list[Sent]:
+    """/start and every onboarding question: the name given (or skipped), the rest skipped;
+    every message the bot sent."""
+    sent = await chat.say("/start")
+    walker = Walker(app.catalog)
+    for line in walker.onboarding_lines({} if name is None else {"name": name}):
+        sent += await chat.say(line)
+    return sent
 
 
 def label(app: Renraku, key: str, locale: str = "ja") -> str:

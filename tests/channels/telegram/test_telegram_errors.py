@@ -18,6 +18,7 @@ from tests.channels.telegram.support import (
     Telegram,
     TelegramChat,
     label,
+    onboard,
     register_interview,
     running,
     telegram_settings,
@@ -198,8 +199,7 @@ async def test_the_token_never_reaches_a_log_record_or_a_repr(
         caplog.set_level(logging.DEBUG, logger=name)
     async with running(settings, clock) as app:
         chat = Telegram(fake, app).chat(1001)
-        await chat.say("/start")
-        await chat.press(label(app, "controls.skip"))
+        await onboard(app, chat)
         await register_interview(app, chat, "株式会社ミライ")
         fake.fail("sendMessage", 500, "Internal Server Error")
         await chat.say("/list")

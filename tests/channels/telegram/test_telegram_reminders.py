@@ -15,6 +15,7 @@ from tests.channels.copied import filled_templates, pasted
 from tests.channels.telegram.support import (
     Telegram,
     TelegramChat,
+    onboard,
     register_interview,
     user_row,
 )
@@ -25,8 +26,7 @@ from tests.support import ManualClock
 @pytest.fixture
 async def aoi(fake: FakeTelegramAPI, app: Renraku) -> TelegramChat:
     chat = Telegram(fake, app).chat(1001)
-    await chat.say("/start")
-    await chat.say("応募者A")
+    await onboard(app, chat, "応募者A")
     await register_interview(app, chat, "株式会社ミライ")
     return chat
 
