@@ -6,6 +6,7 @@ import unicodedata
 
 from domain.protocol import Incoming, Kind, Reply
 from handlers import (
+    calendar_files,
     followup,
     interview,
     listing,
@@ -45,6 +46,7 @@ ACTIONS: dict[str, ActionHandler] = {
     "f": followup.followup_action,
     "s": settings.settings_action,
     "p": privacy.privacy_action,
+    calendar_files.PREFIX: calendar_files.calendar_action,
 }
 
 FLOWS: dict[str, FlowHandler] = {

@@ -23,6 +23,7 @@ from storage.models import Interview, Reminder, User
 from storage.reminder_queue import ReminderQueue
 from storage.repositories import (
     DialogueRepository,
+    DownloadRepository,
     EventRepository,
     HistoryRepository,
     InboxRepository,
@@ -77,6 +78,7 @@ class UnitOfWork:
     events: EventRepository
     queue: ReminderQueue
     inbox: InboxRepository
+    downloads: DownloadRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -105,6 +107,7 @@ class UnitOfWork:
         self.events = EventRepository(self._session)
         self.queue = ReminderQueue(self._session)
         self.inbox = InboxRepository(self._session)
+        self.downloads = DownloadRepository(self._session)
         return self
 
     async def __aexit__(
