@@ -620,12 +620,23 @@ class TelegramChannel:
     async def _send(self, chat_id: int, reply: Reply) -> None:
         bot = self._app().bot
         messages = render(reply)
-        document = reply.document
-        if (
-            document is not None
-            and len(messages) == 1
-            and utf16.length(messages[0].html) <= MAX_CAPTION
-        ):
+        document, image = reply.document, reply.image
+        # A lone short message rides on its file or photo as the caption.
+        as_caption = len(messages) == 1 and utf16.length(messages[0].html) <= MAX_CAPTION
+        if image is not None and as_caption:
+            await bot.send_photo(
+                chat_id,
+                InputFile(image.content, filename=image.filename),
+                caption=messages[0].html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=messages[0].keyboard,
+            )
+            if document is not None:
+                await bot.send_document(
+                    chat_id, InputFile(document.content, filename=document.filename)
+                )
+            return
+        if document is not None and image is None and as_caption:
             await bot.send_document(
                 chat_id,
                 InputFile(document.content, filename=document.filename),
@@ -642,6 +653,8 @@ class TelegramChannel:
                 reply_markup=outgoing.keyboard,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
+        if image is not None:
+            await bot.send_photo(chat_id, InputFile(image.content, filename=image.filename))
         if document is not None:
             await bot.send_document(
                 chat_id, InputFile(document.content, filename=document.filename)

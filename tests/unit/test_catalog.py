@@ -230,6 +230,7 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
     "problems.{}": _family("problems.{}", [p.value for p in TextProblem], {"limit"}),
     "commands.{}": _family("commands.{}", COMMANDS),
     "menu.{}": _family("menu.{}", MENU_KEYS),
+    "downloads.{}": _family("downloads.{}", ("not_found", "used", "expired")),
 }
 # Pools named through ctx.words(...), which prefixes "words.".
 BUILT_POOLS = {
