@@ -14,6 +14,7 @@ from handlers import (
     outcome,
     privacy,
     settings,
+    stats,
 )
 from handlers.context import (
     BACK,
@@ -36,6 +37,7 @@ COMMANDS: dict[str, Handler] = {
     "settings": settings.show_settings,
     "export": privacy.export_data,
     "deleteme": privacy.ask_delete,
+    "stats": stats.show_stats,
 }
 
 # Button actions are "<prefix>:<args...>"; each handler re-checks ownership of any id it gets.

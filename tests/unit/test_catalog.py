@@ -16,6 +16,7 @@ from handlers.followup import COPY_PARTS
 from handlers.registration import METHODS, PROMISE_PRESET_KEYS, REGISTRATION, STAGES
 from handlers.router import COMMANDS
 from handlers.settings import QUIET_PRESETS
+from handlers.stats import OUTCOME_COLOURS
 from messages.catalog import (
     LOCALES,
     Catalog,
@@ -231,6 +232,8 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
     "commands.{}": _family("commands.{}", COMMANDS),
     "menu.{}": _family("menu.{}", MENU_KEYS),
     "downloads.{}": _family("downloads.{}", ("not_found", "used", "expired")),
+    "stats.outcome.{}": _family("stats.outcome.{}", [str(o) for o in OUTCOME_COLOURS]),
+    "stats.colour.{}": _family("stats.colour.{}", [str(o) for o in OUTCOME_COLOURS]),
 }
 # Pools named through ctx.words(...), which prefixes "words.".
 BUILT_POOLS = {

@@ -1,7 +1,8 @@
-"""On LINE, files arrive as one-time links served by Renraku's own HTTP server."""
+"""On LINE, files arrive as one-time links and charts as images, served by Renraku itself."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from icalendar import Calendar
+from PIL import Image
 from sqlalchemy import select
 
 from bot.bootstrap import Renraku
@@ -139,3 +141,32 @@ async def test_export_on_line_is_a_link_to_the_json_file(
         payload = json.loads(await got.read())
     assert payload["format"] == "renraku-export"
     assert payload["interviews"][0]["company"] == "株式会社エクスポート"
+
+
+async def test_stats_on_line_is_an_image_message_line_can_fetch_for_a_week(
+    line_app: Renraku,
+    line_user: LineUser,
+    line_api: FakeLineApi,
+    http: aiohttp.ClientSession,
+    clock: ManualClock,
+) -> None:
+    await onboard(line_user)
+    await register_interview(line_user)
+    await line_user.say("統計")
+    assert line_api.rejections == []
+    [image] = [m for m in line_user.last if m["type"] == "image"]
+    assert "記録した面接: 1件" in line_user.text
+    original, preview = image["originalContentUrl"], image["previewImageUrl"]
+    assert original != preview
+    sizes = []
+    # LINE fetches when it likes, more than once.
+    for url in (original, preview, original):
+        async with http.get(url) as got:
+            assert got.status == 200
+            assert got.headers["Content-Type"] == "image/png"
+            with Image.open(io.BytesIO(await got.read())) as picture:
+                sizes.append(picture.size)
+    assert sizes[0] == (800, 500) and max(sizes[1]) <= 240
+    clock.advance(days=7, seconds=1)
+    async with http.get(original) as got:
+        assert got.status == 410
