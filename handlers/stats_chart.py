@@ -31,7 +31,6 @@ JAPANESE_FONTS = (
     "/usr/share/fonts/truetype/takao-gothic/TakaoPGothic.ttf",
     "/usr/share/fonts/truetype/vlgothic/VL-PGothic-Regular.ttf",
     "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/System/Library/Fonts/ヒラギノ角ゴシック W3.ttc",
 )
 
 
