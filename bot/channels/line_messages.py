@@ -165,7 +165,7 @@ def _alt_text(reply: Reply) -> str:
 
 
 def _document_chunks(reply: Reply) -> list[str]:
-    # LINE cannot carry a file, so the document itself is shown as text.
+    # LINE cannot carry a file; with no download link made for it, it is shown as text.
     if reply.document is None:
         return []
     return split_text(reply.document.content.decode("utf-8", errors="replace"))
