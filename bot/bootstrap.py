@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.downloads import DownloadStore
 from bot.engine import Clock, Engine, system_clock
 from bot.housekeeping import Housekeeping
 from bot.inbox import DurableInbox
@@ -49,6 +50,7 @@ class Renraku:
     metrics: Metrics
     clock: Clock
     web: WebServer | None = None
+    downloads: DownloadStore | None = None
     dispatcher: ReminderDispatcher | None = None
     pushers: dict[str, Pusher] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
@@ -147,13 +149,24 @@ def _add_channels(app: Renraku) -> None:
     # Always served when channels run: /healthz and /metrics matter in polling mode too.
     app.web = WebServer(settings.host, settings.port, app.metrics, health_checks(app))
     inbox = DurableInbox(uow_factory(app.session_factory), app.clock, app.metrics)
+    if settings.public_base_url is not None:
+        # Links for what a channel cannot send itself (files and images on LINE).
+        app.downloads = DownloadStore(
+            uow_factory(app.session_factory), app.catalog, app.clock, settings.public_base_url
+        )
+        app.downloads.add_routes(app.web)
     # Each SDK is imported only when its channel is on: line-bot-sdk alone adds ~30 MiB.
     if settings.line_enabled:
         from bot.channels.line import CHANNEL as LINE
         from bot.channels.line import LineChannel
 
         line = LineChannel(
-            app.engine.handle, settings, web=app.web, metrics=app.metrics, inbox=inbox
+            app.engine.handle,
+            settings,
+            web=app.web,
+            metrics=app.metrics,
+            inbox=inbox,
+            downloads=app.downloads,
         )
         app.services.append(line)
         app.pushers[LINE] = line

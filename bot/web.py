@@ -1,4 +1,4 @@
-"""The one HTTP server: channel webhooks, /healthz and /metrics."""
+"""The one HTTP server: channel webhooks, download links, /healthz and /metrics."""
 
 from __future__ import annotations
 
@@ -107,6 +107,9 @@ class WebServer:
 
     def add_post(self, path: str, handler: RouteHandler) -> None:
         self.app.router.add_post(path, handler)
+
+    def add_get(self, path: str, handler: RouteHandler) -> None:
+        self.app.router.add_get(path, handler)
 
     async def _healthz(self, _request: web.Request) -> web.Response:
         """200 when every check passes; 503 naming each part that failed."""

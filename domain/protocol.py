@@ -110,6 +110,15 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A picture sent to the user, such as their /stats chart."""
+
+    content: bytes
+    mime_type: str = "image/png"
+    filename: str = "image.png"
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message to the user. Rich parts degrade per channel; the text always carries the gist."""
 
@@ -117,6 +126,7 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     copy_items: tuple[CopyItem, ...] = ()
     document: Document | None = None
+    image: Image | None = None
     # Hint for channels that lay buttons out: how many choices share a row.
     columns: int = 2
 
@@ -158,6 +168,34 @@ class Inbox(Protocol):
     async def done(self, inbox_id: int) -> None: ...
 
     async def overdue(self, channel: str, older_than: float) -> list[Received]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedLink:
+    """A file kept for the user to fetch: its link, and the line that presents it to them."""
+
+    url: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostedImage:
+    """An image the platform fetches itself: the full picture and a small preview."""
+
+    original_url: str
+    preview_url: str
+
+
+class Downloads(Protocol):
+    """Where a channel that cannot carry files or image bytes keeps them behind links.
+
+    Each link is unguessable and belongs to the user at ``address``; None means no link could
+    be made (no public URL, or no such user), and the channel falls back as it can.
+    """
+
+    async def offer(self, address: Address, document: Document) -> OfferedLink | None: ...
+
+    async def host_image(self, address: Address, image: Image) -> HostedImage | None: ...
 
 
 class Pusher(Protocol):

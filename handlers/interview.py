@@ -13,7 +13,7 @@ from domain import calendar
 from domain.calendar import PeriodUnit, PromisedPeriod
 from domain.parsing import TextProblem, clean_text, parse_contact, parse_date, parse_period
 from domain.protocol import Choice, Reply
-from handlers import planning
+from handlers import calendar_files, planning
 from handlers.context import BACK, CANCEL, SKIP, Answer, Context, flow_action
 from handlers.menu import main_menu
 from handlers.registration import (
@@ -541,5 +541,6 @@ async def _save(ctx: Context, table: Registration, data: dict[str, Any]) -> list
                 when=ctx.fmt_datetime(checkin),
             )
         ),
+        calendar_files.offer(ctx, interview),
         ctx.reply(ctx.t("interview.first_tips", tips=ctx.bullets(tips)), main_menu(ctx)),
     ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from domain.parsing import parse_id
 from domain.protocol import Reply
+from handlers import calendar_files, outcome, planning
 from handlers import interview as interview_flow
-from handlers import outcome, planning
 from handlers.context import Context
 from handlers.menu import main_menu
 from storage.models import Interview, InterviewStatus
@@ -49,6 +49,7 @@ async def card(ctx: Context, interview: Interview) -> Reply:
     awaiting = status.is_open or status is InterviewStatus.NO_RESPONSE
     choices = [ctx.button("list.result_came", f"i:{iid}:res")] if awaiting else []
     choices += [ctx.button("list.edit", f"i:{iid}:edit"), ctx.button("list.delete", f"i:{iid}:del")]
+    choices.append(calendar_files.button(ctx, iid))
     return ctx.reply("\n".join(lines), choices, columns=3)
 
 
@@ -92,7 +93,13 @@ async def interview_action(ctx: Context, args: list[str]) -> list[Reply]:
         ]
     if op == "delok":
         company = found.company
+        cancel = await calendar_files.hold_cancellation(ctx, found)
         await ctx.uow.interviews.delete(found)
+        if cancel is not None:
+            return [
+                ctx.reply(ctx.t("list.deleted", company=company)),
+                ctx.reply(ctx.t("calendar.cancel_offer"), [cancel, *main_menu(ctx)]),
+            ]
         return [ctx.reply(ctx.t("list.deleted", company=company), main_menu(ctx))]
     if op == "keep":
         return [ctx.reply(ctx.t("list.kept"), main_menu(ctx))]

@@ -6,6 +6,7 @@ import unicodedata
 
 from domain.protocol import Incoming, Kind, Reply
 from handlers import (
+    calendar_files,
     followup,
     interview,
     listing,
@@ -13,6 +14,7 @@ from handlers import (
     outcome,
     privacy,
     settings,
+    stats,
 )
 from handlers.context import (
     BACK,
@@ -35,6 +37,7 @@ COMMANDS: dict[str, Handler] = {
     "settings": settings.show_settings,
     "export": privacy.export_data,
     "deleteme": privacy.ask_delete,
+    "stats": stats.show_stats,
 }
 
 # Button actions are "<prefix>:<args...>"; each handler re-checks ownership of any id it gets.
@@ -45,6 +48,7 @@ ACTIONS: dict[str, ActionHandler] = {
     "f": followup.followup_action,
     "s": settings.settings_action,
     "p": privacy.privacy_action,
+    calendar_files.PREFIX: calendar_files.calendar_action,
 }
 
 FLOWS: dict[str, FlowHandler] = {

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -155,6 +156,9 @@ class Interview(Base):
     first_followup_on: Mapped[date | None] = mapped_column(Date)
     followed_count: Mapped[int] = mapped_column(Integer, default=0)
     muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the last calendar file said (handlers/calendar_files.py): its SEQUENCE, a
+    # fingerprint of its events and their kinds, so a changed file supersedes the old one.
+    calendar_issued: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -255,3 +259,29 @@ class InboxEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Set when retries ran out: the row is kept, out of recovery's way, instead of deleted.
     set_aside_at: Mapped[datetime | None] = mapped_column()
+
+
+class DownloadKind(enum.StrEnum):
+    # A link the user opens once, within minutes (a file for a channel that cannot send one).
+    LINK = "link"
+    # An image the platform fetches itself, as often as it likes, for days.
+    IMAGE = "image"
+    # A file kept for a button the user may press later (a deleted interview's calendar).
+    HELD = "held"
+
+
+class Download(Base):
+    """A file waiting to be fetched; only a hash of its token is stored."""
+
+    __tablename__ = "downloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     DialogueState,
+    Download,
     InboxEvent,
     Interview,
     ProcessedEvent,
@@ -294,3 +295,45 @@ class InboxRepository:
         await self._session.execute(
             update(InboxEvent).where(InboxEvent.id == inbox_id).values(set_aside_at=now)
         )
+
+
+class DownloadRepository:
+    """Files waiting to be fetched, found only by the hash of their token."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, download: Download) -> None:
+        self._session.add(download)
+
+    async def flush(self) -> None:
+        await self._session.flush()
+
+    async def by_token_hash(self, token_hash: str) -> Download | None:
+        return await self._session.scalar(select(Download).where(Download.token_hash == token_hash))
+
+    async def owned(self, user_id: int, download_id: int) -> Download | None:
+        return await self._session.scalar(
+            select(Download).where(Download.id == download_id, Download.user_id == user_id)
+        )
+
+    async def use(self, download_id: int, now: datetime) -> bool:
+        """Mark a single-use download taken; False when it was taken or ran out already.
+
+        One conditional UPDATE, so two replicas serving the same link at once cannot both win.
+        """
+        result = await self._session.execute(
+            update(Download)
+            .where(
+                Download.id == download_id,
+                Download.used_at.is_(None),
+                Download.expires_at > now,
+            )
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+    async def forget_expired_before(self, moment: datetime) -> int:
+        result = await self._session.execute(delete(Download).where(Download.expires_at < moment))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from storage.models import Interview, Reminder, User
 from storage.reminder_queue import ReminderQueue
 from storage.repositories import (
     DialogueRepository,
+    DownloadRepository,
     EventRepository,
     HistoryRepository,
     InboxRepository,
@@ -79,6 +80,7 @@ class UnitOfWork:
     queue: ReminderQueue
     inbox: InboxRepository
     chats: ChatLock
+    downloads: DownloadRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -108,6 +110,7 @@ class UnitOfWork:
         self.queue = ReminderQueue(self._session)
         self.inbox = InboxRepository(self._session)
         self.chats = ChatLock(self._session)
+        self.downloads = DownloadRepository(self._session)
         return self
 
     async def __aexit__(

@@ -32,8 +32,9 @@ def render(reply: Reply, first_number: int = 1) -> str:
         lines.append(head + "─" * max(2, FRAME_WIDTH - _width(head)))
         lines.extend(f"│ {line}" for line in item.text.splitlines() or [""])
         lines.append("└" + "─" * (FRAME_WIDTH - 1))
-    if reply.document is not None:
-        lines.append(f"[{reply.document.filename}, {len(reply.document.content)} bytes]")
+    for attached in (reply.image, reply.document):
+        if attached is not None:
+            lines.append(f"[{attached.filename}, {len(attached.content)} bytes]")
     for offset, choice in enumerate(reply.choices):
         lines.append(f"  {first_number + offset}) {choice.label}")
     return "\n".join(lines)
@@ -87,8 +88,9 @@ class ConsoleChannel:
             for reply in replies:
                 blocks.append(render(reply, len(self._choices) + 1))
                 self._choices.extend(reply.choices)
-                if reply.document is not None:
-                    blocks.append(self._save(reply.document.filename, reply.document.content))
+                for attached in (reply.image, reply.document):
+                    if attached is not None:
+                        blocks.append(self._save(attached.filename, attached.content))
             if blocks:
                 self._stdout.write("\n\n".join(blocks) + "\n\n")
                 self._stdout.flush()

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -41,6 +42,8 @@ from bot.config import Settings
 from bot.web import Metrics, WebServer
 from domain.protocol import (
     Address,
+    Downloads,
+    HostedImage,
     Inbox,
     Incoming,
     Kind,
@@ -120,6 +123,7 @@ class LineChannel:
         web: WebServer,
         metrics: Metrics,
         inbox: Inbox | None = None,
+        downloads: Downloads | None = None,
         request_timeout: float = 10.0,
         drain_timeout: float = 5.0,
         recovery_interval: float = 30.0,
@@ -135,6 +139,7 @@ class LineChannel:
         self._request_timeout = request_timeout
         self._drain_timeout = drain_timeout
         self._inbox = inbox
+        self._downloads = downloads
         self._recovery_interval = recovery_interval
         self._recovery_lease = recovery_lease
         self._recovery: asyncio.Task[None] | None = None
@@ -265,12 +270,44 @@ class LineChannel:
         self._metrics.handle_seconds.labels(CHANNEL).observe(time.perf_counter() - started)
         self._metrics.updates.labels(CHANNEL).inc()
         if replies and item.reply_to:
-            await self._reply(item.reply_to, replies)
+            await self._reply(item.incoming.address, item.reply_to, replies)
         if self._inbox is not None:
             await self._inbox.done(item.inbox_id)
 
-    async def _reply(self, reply_token: str, replies: Sequence[Reply]) -> None:
-        messages = to_line_messages(replies)
+    async def _linked(
+        self, address: Address, replies: Sequence[Reply]
+    ) -> tuple[list[Reply], dict[int, HostedImage]]:
+        """Files become links and images hosted pictures, where a link can be made.
+
+        Without one (no PUBLIC_BASE_URL, or the store failed) a document is shown as text
+        and an image is left out: its reply's text already says what the picture shows.
+        """
+        out: list[Reply] = []
+        images: dict[int, HostedImage] = {}
+        for index, reply in enumerate(replies):
+            if self._downloads is not None and reply.document is not None:
+                try:
+                    offered = await self._downloads.offer(address, reply.document)
+                except Exception as exc:
+                    log.error("line: could not keep a download: %s", type(exc).__name__)
+                    offered = None
+                if offered is not None:
+                    text = "\n\n".join(t for t in (reply.text, offered.text) if t.strip())
+                    reply = replace(reply, text=text, document=None)
+            if self._downloads is not None and reply.image is not None:
+                try:
+                    hosted = await self._downloads.host_image(address, reply.image)
+                except Exception as exc:
+                    log.error("line: could not host an image: %s", type(exc).__name__)
+                    hosted = None
+                if hosted is not None:
+                    images[index] = hosted
+            out.append(reply)
+        return out, images
+
+    async def _reply(self, address: Address, reply_token: str, replies: Sequence[Reply]) -> None:
+        linked, images = await self._linked(address, replies)
+        messages = to_line_messages(linked, images=images)
         if not messages or self._api is None:
             return
         try:
@@ -297,7 +334,8 @@ class LineChannel:
         """One push request (≤5 messages) carrying the reminder; a retry reuses the same key."""
         if self._api is None:
             raise RetryLater("line channel is not running")
-        messages = to_line_messages(replies, quick_reply=False)
+        linked, images = await self._linked(Address(CHANNEL, external_id), replies)
+        messages = to_line_messages(linked, quick_reply=False, images=images)
         if not messages:
             return
         await self._push_pace.acquire()

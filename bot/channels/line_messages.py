@@ -11,7 +11,7 @@ LINE's limits here because that is layout; no text is made up.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from linebot.v3.messaging import (
@@ -20,9 +20,11 @@ from linebot.v3.messaging import (
     FlexBubble,
     FlexButton,
     FlexCarousel,
+    FlexImage,
     FlexMessage,
     FlexSeparator,
     FlexText,
+    ImageMessage,
     Message,
     PostbackAction,
     QuickReply,
@@ -32,7 +34,7 @@ from linebot.v3.messaging import (
 
 from bot.channels import utf16
 from bot.channels.copy_parts import part_suffix, split_for_copy
-from domain.protocol import Choice, CopyItem, Reply
+from domain.protocol import Choice, CopyItem, HostedImage, Reply
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,12 @@ class _Bubbles:
     alt_texts: list[str] = field(default_factory=list)
 
 
-_Block = _Text | _Bubbles
+@dataclass
+class _Image:
+    hosted: HostedImage
+
+
+_Block = _Text | _Bubbles | _Image
 
 
 def _postback(choice: Choice, label_limit: int) -> PostbackAction:
@@ -159,7 +166,7 @@ def _alt_text(reply: Reply) -> str:
 
 
 def _document_chunks(reply: Reply) -> list[str]:
-    # LINE cannot carry a file, so the document itself is shown as text.
+    # LINE cannot carry a file; with no download link made for it, it is shown as text.
     if reply.document is None:
         return []
     return split_text(reply.document.content.decode("utf-8", errors="replace"))
@@ -174,7 +181,9 @@ def _quick_reply_source(replies: Sequence[Reply]) -> int | None:
     return None
 
 
-def _blocks(replies: Sequence[Reply], quick: int | None) -> list[_Block]:
+def _blocks(
+    replies: Sequence[Reply], quick: int | None, images: Mapping[int, HostedImage]
+) -> list[_Block]:
     blocks: list[_Block] = []
     for index, reply in enumerate(replies):
         inline_choices = reply.choices if index != quick else ()
@@ -182,6 +191,8 @@ def _blocks(replies: Sequence[Reply], quick: int | None) -> list[_Block]:
             blocks.append(_Bubbles([_bubble(reply, inline_choices)], [_alt_text(reply)]))
         elif reply.text.strip():
             blocks.append(_Text(reply.text))
+        if index in images:
+            blocks.append(_Image(images[index]))
         blocks.extend(_Text(chunk) for chunk in _document_chunks(reply))
     return blocks
 
@@ -233,6 +244,9 @@ def _fold_overflow(blocks: list[_Block]) -> list[_Block]:
         if isinstance(block, _Text):
             folded.bubbles.append(_text_bubble(_cut_utf16(block.text, MAX_TEXT)[0]))
             folded.alt_texts.append(shorten(block.text, MAX_ALT_TEXT))
+        elif isinstance(block, _Image):
+            folded.bubbles.append(_image_bubble(block.hosted))
+            folded.alt_texts.append(ELLIPSIS)
         else:
             folded.bubbles += block.bubbles
             folded.alt_texts += block.alt_texts
@@ -244,24 +258,42 @@ def _fold_overflow(blocks: list[_Block]) -> list[_Block]:
     return [*head, folded]
 
 
+def _image_bubble(hosted: HostedImage) -> FlexBubble:
+    return FlexBubble(
+        hero=FlexImage(url=hosted.original_url, size="full", aspectMode="fit"),
+    )
+
+
 def _message(block: _Block) -> Message:
     if isinstance(block, _Text):
         return TextMessage(text=block.text)
+    if isinstance(block, _Image):
+        return ImageMessage(
+            originalContentUrl=block.hosted.original_url,
+            previewImageUrl=block.hosted.preview_url,
+        )
     alt = shorten(" / ".join(block.alt_texts), MAX_ALT_TEXT)
     if len(block.bubbles) == 1:
         return FlexMessage(altText=alt, contents=block.bubbles[0])
     return FlexMessage(altText=alt, contents=FlexCarousel(contents=block.bubbles))
 
 
-def to_line_messages(replies: Sequence[Reply], *, quick_reply: bool = True) -> list[Message]:
+def to_line_messages(
+    replies: Sequence[Reply],
+    *,
+    quick_reply: bool = True,
+    images: Mapping[int, HostedImage] | None = None,
+) -> list[Message]:
     """At most five message objects for one request.
+
+    ``images`` maps a reply's index to where its image is hosted; it follows that reply.
 
     With ``quick_reply`` the last reply's buttons ride on the last message as a quick reply,
     which vanishes once the user answers: right for a question. Without it every button stays
     on its bubble in the chat, which suits a reminder the user may act on hours later.
     """
     quick = _quick_reply_source(replies) if quick_reply else None
-    blocks = _joined(_blocks(replies, quick), carousels=False)
+    blocks = _joined(_blocks(replies, quick, images or {}), carousels=False)
     if len(blocks) > MAX_MESSAGES:
         # Side-by-side cards share the tallest one's height, so only when room runs out.
         blocks = _joined(blocks, carousels=True)

@@ -73,6 +73,7 @@ from bot.logs import LoggerGuard
 from bot.web import Metrics, WebServer
 from domain.protocol import (
     Address,
+    Document,
     Inbox,
     Incoming,
     Kind,
@@ -663,21 +664,31 @@ class TelegramChannel:
     async def _send(self, chat_id: int, reply: Reply, *, paced: bool = False) -> None:
         bot = self._app().bot
         messages = render(reply)
-        document = reply.document
-        if (
-            document is not None
-            and len(messages) == 1
-            and utf16.length(messages[0].html) <= MAX_CAPTION
-        ):
-            send_with_caption = partial(
-                bot.send_document,
-                chat_id,
-                InputFile(document.content, filename=document.filename),
-                caption=messages[0].html,
-                parse_mode=ParseMode.HTML,
-                reply_markup=messages[0].keyboard,
-            )
-            await self._call(send_with_caption, paced=paced)
+        document, image = reply.document, reply.image
+        # A lone short message rides on its photo or file as the caption.
+        as_caption = len(messages) == 1 and utf16.length(messages[0].html) <= MAX_CAPTION
+        if as_caption and (image is not None or document is not None):
+            if image is not None:
+                first = partial(
+                    bot.send_photo,
+                    chat_id,
+                    InputFile(image.content, filename=image.filename),
+                    caption=messages[0].html,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=messages[0].keyboard,
+                )
+            elif document is not None:
+                first = partial(
+                    bot.send_document,
+                    chat_id,
+                    InputFile(document.content, filename=document.filename),
+                    caption=messages[0].html,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=messages[0].keyboard,
+                )
+            await self._call(first, paced=paced)
+            if image is not None and document is not None:
+                await self._send_file(chat_id, document, paced=paced)
             return
         for outgoing in messages:
             send = partial(
@@ -689,11 +700,20 @@ class TelegramChannel:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
             await self._call(send, paced=paced)
-        if document is not None:
-            send_file = partial(
-                bot.send_document, chat_id, InputFile(document.content, filename=document.filename)
+        if image is not None:
+            photo = partial(
+                bot.send_photo, chat_id, InputFile(image.content, filename=image.filename)
             )
-            await self._call(send_file, paced=paced)
+            await self._call(photo, paced=paced)
+        if document is not None:
+            await self._send_file(chat_id, document, paced=paced)
+
+    async def _send_file(self, chat_id: int, document: Document, *, paced: bool) -> None:
+        bot = self._app().bot
+        send_file = partial(
+            bot.send_document, chat_id, InputFile(document.content, filename=document.filename)
+        )
+        await self._call(send_file, paced=paced)
 
     def parts(self, replies: list[Reply]) -> list[list[Reply]]:
         # Telegram has no retry key: one reply per part, so a takeover repeats at most the

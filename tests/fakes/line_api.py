@@ -136,6 +136,15 @@ def validate_messages(messages: Any) -> None:
             size = len(json.dumps(contents, ensure_ascii=False).encode())
             _check(size <= 50_000, f"{where}: flex message too large")
             _walk_flex(contents, where)
+        elif kind == "image":
+            # LINE wants https; the fake also takes http so tests can fetch from 127.0.0.1.
+            for key in ("originalContentUrl", "previewImageUrl"):
+                url = message.get(key, "")
+                _check(
+                    isinstance(url, str) and url.startswith(("https://", "http://127.0.0.1")),
+                    f"{where}.{key} must be an https URL",
+                )
+                _check(len(url) <= 2000, f"{where}.{key} longer than 2000 characters")
         else:
             raise Rejected(f"{where}: unsupported type {kind!r}")
         quick = message.get("quickReply")

@@ -184,6 +184,7 @@ class Sent:
     parse_mode: str | None
     reply_markup: dict[str, Any] | None
     document: tuple[str, bytes] | None = None
+    photo: bytes | None = None
 
     def buttons(self) -> list[dict[str, Any]]:
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
@@ -567,6 +568,33 @@ class FakeTelegramAPI:
         self.chats[chat_id].append(sent)
         return self._message_json(sent)
 
+    async def _api_sendPhoto(
+        self, params: dict[str, Any], files: dict[str, tuple[str, bytes]]
+    ) -> dict[str, Any]:
+        chat_id = self._chat_for_sending(params)
+        if "photo" not in files:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        _name, content = files["photo"]
+        if len(content) > 10 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        raw = str(params.get("caption") or "")
+        caption = visible_text(raw, params.get("parse_mode")) if raw else ""
+        if utf16_len(caption) > MAX_CAPTION:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        markup = params.get("reply_markup")
+        check_markup(markup)
+        sent = Sent(
+            chat_id,
+            self._message_id(chat_id),
+            caption,
+            raw,
+            params.get("parse_mode"),
+            markup,
+            photo=content,
+        )
+        self.chats[chat_id].append(sent)
+        return self._message_json(sent)
+
     async def _api_editMessageText(self, params: dict[str, Any], _files: Any) -> dict[str, Any]:
         sent = self._stored(params)
         raw = str(params.get("text") or "")
@@ -636,6 +664,18 @@ class FakeTelegramAPI:
                 "file_name": name,
                 "file_size": len(content),
             }
+            if sent.text:
+                data["caption"] = sent.text
+        elif sent.photo is not None:
+            data["photo"] = [
+                {
+                    "file_id": f"photo-{sent.chat_id}-{sent.message_id}",
+                    "file_unique_id": f"p{sent.message_id}",
+                    "width": 800,
+                    "height": 500,
+                    "file_size": len(sent.photo),
+                }
+            ]
             if sent.text:
                 data["caption"] = sent.text
         else:

@@ -18,6 +18,7 @@ from handlers.onboarding import STEPS as ONBOARDING_STEPS
 from handlers.registration import METHODS, PROMISE_PRESET_KEYS, REGISTRATION, STAGES
 from handlers.router import COMMANDS
 from handlers.settings import CONTACT_STEPS, QUIET_PRESETS
+from handlers.stats import OUTCOME_COLOURS
 from messages.catalog import (
     LOCALES,
     Catalog,
@@ -262,6 +263,9 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
     "problems.{}": _family("problems.{}", [p.value for p in TextProblem], {"limit"}),
     "commands.{}": _family("commands.{}", COMMANDS),
     "menu.{}": _family("menu.{}", MENU_KEYS),
+    "downloads.{}": _family("downloads.{}", ("not_found", "used", "expired")),
+    "stats.outcome.{}": _family("stats.outcome.{}", [str(o) for o in OUTCOME_COLOURS]),
+    "stats.colour.{}": _family("stats.colour.{}", [str(o) for o in OUTCOME_COLOURS]),
 }
 # Pools named through ctx.words(...), which prefixes "words.", and the words that may be typed
 # for a button: a table row's "<words>.<value>", the summary's and the settings' buttons.

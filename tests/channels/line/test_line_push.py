@@ -230,7 +230,8 @@ async def test_every_block_of_the_follow_up_is_a_clipboard_action_that_copies_it
     await onboard(line_user, "応募者B")
     await register_interview(line_user, "株式会社サンプル")
     assert line_app.dispatcher is not None
-    clock.set(datetime(2026, 12, 9, 1, 5, tzinfo=UTC))
+    # 10:05 in Tokyo on Thursday 12/10, the business day after the promised day.
+    clock.set(datetime(2026, 12, 10, 1, 5, tzinfo=UTC))
     await line_app.dispatcher.run_due()
     [push] = [p for p in line_api.accepted_pushes if clipboard_actions(p.messages)]
 
