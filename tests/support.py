@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.engine import Engine
 from domain.protocol import Address, Choice, Incoming, Reply
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0
+) -> None:
+    """Poll a condition until it holds; fail with ``what`` once the timeout has passed."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting: {what}")
+        await asyncio.sleep(0.02)
 
 
 class ManualClock:

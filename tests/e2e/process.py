@@ -13,6 +13,8 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support import wait_until
+
 RENRAKU = str(Path(sys.executable).with_name("renraku"))
 
 
@@ -49,17 +51,6 @@ async def renraku_process(
         assert "Traceback" not in logs
         for secret in never_logged:
             assert secret not in logs, "a secret or personal detail reached the logs"
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0
-) -> None:
-    """Poll a condition until it holds; fail with ``what`` once the timeout has passed."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting: {what}")
-        await asyncio.sleep(0.02)
 
 
 async def metric(port: int, name: str, **labels: str) -> float:
