@@ -50,25 +50,49 @@ def _person(ctx: Context, typed: str | None) -> str | None:
     return ctx.t("templates.lines.to_named", name=name) if name else None
 
 
+def _is_role(ctx: Context, words: str) -> bool:
+    folded = words.casefold()
+    return any(folded == role.casefold() for role in ctx.pool("templates.lines.role_words"))
+
+
+def _interviewer(ctx: Context, interview: Interview) -> tuple[str, str | None]:
+    """The department and the person to address (None: nobody by name, so the generic form).
+
+    People type the department into the name too (人事部 採用担当 with 人事部 as the
+    department), or a role instead of a name: neither is said twice, nor is a role 様'd.
+    """
+    department = (interview.department or "").strip()
+    name = bare_name(ctx, interview.interviewer_name)
+    if department and name.startswith(department):
+        name = name[len(department) :].strip()
+    head, _, last = name.rpartition(" ")
+    if head and _is_role(ctx, last):
+        department = department or head
+        name = ""
+    elif _is_role(ctx, name):
+        name = ""
+    return department, (ctx.t("templates.lines.to_named", name=name) if name else None)
+
+
 def is_agent(interview: Interview) -> bool:
     return interview.applied_via == APPLIED_VIA_AGENT
 
 
 def to_written(ctx: Context, interview: Interview) -> str:
     """The address block of a mail to the company: company, department, person."""
+    department, person = _interviewer(ctx, interview)
     parts = {
         "company": interview.company,
-        "department": (interview.department or "").strip(),
-        "person": _person(ctx, interview.interviewer_name)
-        or ctx.t("templates.lines.to_generic_written"),
+        "department": department,
+        "person": person or ctx.t("templates.lines.to_generic_written"),
     }
     return "\n".join(parts[p] for p in ctx.pool("templates.lines.address_parts") if parts[p])
 
 
 def to_spoken(ctx: Context, interview: Interview) -> str:
     """Whom to ask for at reception: 田中様, 人事部の採用ご担当の方, 採用ご担当の方."""
-    person = _person(ctx, interview.interviewer_name) or ctx.t("templates.lines.to_generic_spoken")
-    department = (interview.department or "").strip()
+    department, named = _interviewer(ctx, interview)
+    person = named or ctx.t("templates.lines.to_generic_spoken")
     if department:
         return ctx.t("templates.lines.to_department_spoken", department=department, person=person)
     return person

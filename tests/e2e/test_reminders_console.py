@@ -79,8 +79,8 @@ async def test_26_days_later_one_personalised_followup_goes_out_at_start(
     push = pusher.to("u1")[0]
     subject, body, phone = push.copy_texts
     assert subject == f"11月25日(水)の一次面接の選考結果について（{NAME}）"
-    assert body.startswith(f"{COMPANY}\n人事部 採用担当様\n")
-    assert f"11月25日(水)に一次面接を受けさせていただきました、{NAME}と申します。" in body
+    assert body.startswith(f"{COMPANY}\n人事部\n採用ご担当者様\n")
+    assert f"11月25日(水)に営業職の一次面接を受けさせていただきました、{NAME}と申します。" in body
     assert "2週間以内にご連絡をいただけると伺っておりました" in body
     assert "約束の日（12月9日(水)）が過ぎました" in push.text
     assert f"{NAME}と申します" in phone

@@ -16,6 +16,7 @@ from domain.protocol import Incoming, Reply
 from storage.chat_lock import chat_key
 from storage.models import Interview, Reminder, User
 from tests.support import Chat, ManualClock, sqlite_settings
+from tests.walker import Walker, onboard_engine, register
 
 USERS = 20
 
@@ -36,18 +37,15 @@ async def replicas(
 
 
 async def reach_summary_card(chat: Chat, company: str) -> str:
-    """Onboard and answer every question; return the 保存 button's action."""
-    await chat.say("/start")
-    await chat.say("応募者")
-    await chat.say("/new")
-    await chat.say(company)
-    await chat.press("今日")
-    await chat.press("一次面接")
-    await chat.press("2週間以内")
-    await chat.press("メール")
-    for answer in ("スキップ", "スキップ", "いいえ", "スキップ", "スキップ"):
-        await chat.say(answer)
+    """Onboard and answer the required questions (the rest skipped); the 保存 button's action."""
+    await onboard_engine(chat)
+    answers = {"company": company, "date": "今日", "stage": "一次面接"}
+    await register(chat, answers | {"promised": "2週間以内", "method": "メール"}, _walker(chat))
     return chat.action_for("保存")
+
+
+def _walker(chat: Chat) -> Walker:
+    return Walker(chat.engine.catalog)
 
 
 async def test_a_double_tap_on_save_reaching_both_replicas_saves_once(
@@ -79,7 +77,7 @@ async def test_a_double_tap_on_save_reaching_both_replicas_saves_once(
     outcomes: Counter[tuple[str, ...]] = Counter()
     for user, pair in zip(users, answers, strict=True):
         saved = catalog.text(
-            "ja", "interview.saved", company=companies[user], when="12月9日(水) 10:00"
+            "ja", "interview.saved", company=companies[user], when="12月10日(木) 10:00"
         )
         outcomes[
             tuple(

@@ -136,11 +136,11 @@ async def test_followup_has_check_first_copy_items_care_and_buttons(app: Renraku
         "📞 電話の台本",
     ]
     assert subject.text == "11月25日(水)の二次面接の選考結果について（応募者A）"
-    assert body.text.startswith(f"{COMPANY}\n採用担当様\n\nお世話になっております。")
+    assert body.text.startswith(f"{COMPANY}\n採用ご担当者様\n\nお世話になっております。")
     assert "11月25日(水)に二次面接を受けさせていただきました、応募者Aと申します。" in body.text
     assert "選考結果は2週間以内にご連絡をいただけると伺っておりました" in body.text
     assert "応募者A\n電話: 090-1234-5678\nメール: applicant@example.jp" in body.text
-    assert "採用担当様にお取り次ぎいただけますでしょうか" in phone.text
+    assert "採用ご担当の方にお取り次ぎいただけますでしょうか" in phone.text
     assert "応募者Aと申します" in phone.text and "11月25日(水)" in phone.text
     assert "090-1234-5678までお電話" in phone.text
     assert "【ご担当の方が不在のとき】" in phone.text
@@ -240,12 +240,14 @@ async def test_english_templates_are_filled_too(app: Renraku) -> None:
     check, templates, closing = await _compose(app, DUE, iid)
     subject, body, phone = templates.copy_items
     assert subject.text == "Following up on my second interview on Wed, Nov 25 (Applicant A)"
-    assert body.text.startswith("Dear Recruiter,")
+    assert body.text.startswith("Dear Hiring Team,")
     assert "I had the second interview with you on Wed, Nov 25." in body.text
     assert "hear about the result within 2 weeks" in body.text
     assert "Phone: 090-1234-5678\nEmail: applicant@example.jp" in body.text
-    assert "put me through to Recruiter, please?" in phone.text
-    assert "(Wed, Dec 9) has passed" in check.text and "spam folder" in check.text
+    assert "put me through to the person in charge of hiring, please?" in phone.text
+    assert (
+        "gave for the result, Wed, Dec 9, has passed" in check.text and "spam folder" in check.text
+    )
     assert [c.label for c in closing.choices] == [
         "I followed up",
         "Result came",
@@ -285,7 +287,7 @@ async def test_recheck_names_the_first_followup_and_offers_to_wait(app: Renraku)
     subject, body, phone = templates.copy_items
     assert subject.text == "【再度のお伺い】11月25日(水)の二次面接の選考結果について（応募者A）"
     assert "12月10日(木)に、選考の状況についてご連絡を差し上げましたが" in body.text
-    assert body.text.startswith(f"{COMPANY}\n採用担当様\n")
+    assert body.text.startswith(f"{COMPANY}\n採用ご担当者様\n")
     assert "たびたび恐れ入りますが" in phone.text
     assert templates.text.count("電話で") == 1 and "メールで" in templates.text
     assert "エージェント" in advice.text and "応募先" in advice.text

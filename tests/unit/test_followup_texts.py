@@ -90,7 +90,10 @@ def _all_text(items: dict[str, str]) -> str:
         ("田中さん", "田中様", "田中様"),
         ("田中 様", "田中様", "田中様"),
         ("田中様様", "田中様", "田中様"),
-        ("人事部 採用担当", "人事部 採用担当様", "人事部 採用担当様"),
+        # A role is not a name: the department it names gets its line, the role the generic form.
+        ("人事部 採用担当", "人事部\n採用ご担当者様", "人事部の採用ご担当の方"),
+        ("採用担当さん", "採用ご担当者様", "採用ご担当の方"),
+        ("人事部 田中", "人事部 田中様", "人事部 田中様"),
         ("様", "採用ご担当者様", "採用ご担当の方"),
         ("  ", "採用ご担当者様", "採用ご担当の方"),
         (None, "採用ご担当者様", "採用ご担当の方"),
@@ -102,6 +105,12 @@ def test_the_addressee_gets_exactly_one_honorific(
     ctx, interview = _context(interviewer_name=typed)
     assert texts.to_written(ctx, interview) == f"{COMPANY}\n{written}"
     assert texts.to_spoken(ctx, interview) == spoken
+
+
+def test_a_department_typed_in_both_answers_is_written_once() -> None:
+    ctx, interview = _context(interviewer_name="人事部 田中さん", department="人事部")
+    assert texts.to_written(ctx, interview) == f"{COMPANY}\n人事部\n田中様"
+    assert texts.to_spoken(ctx, interview) == "人事部の田中様"
 
 
 def test_a_known_department_is_its_own_line_and_named_on_the_phone() -> None:
@@ -124,7 +133,7 @@ def test_the_followup_email_reads_as_a_recruiter_expects() -> None:
     items = _items(position="営業職")
     body = items["email_body"]
     assert items["email_subject"] == "11月25日(水)の二次面接の選考結果について（応募者A）"
-    assert body.startswith(f"{COMPANY}\n人事部 採用担当様\n\nお世話になっております。")
+    assert body.startswith(f"{COMPANY}\n人事部\n採用ご担当者様\n\nお世話になっております。")
     assert "いつも" not in body, "いつも is for people one deals with regularly"
     assert "11月25日(水)に営業職の二次面接を受けさせていただきました、応募者Aと申します。" in body
     assert "選考結果は2週間以内にご連絡をいただけると伺っておりました" in body
@@ -200,15 +209,18 @@ def test_an_agent_is_greeted_as_someone_the_user_works_with() -> None:
 
 
 def test_the_english_followup_reads_naturally() -> None:
-    items = _items(locale="en", name="Applicant A", interviewer_name="Recruiter-san")
+    items = _items(locale="en", name="Applicant A", interviewer_name="Tanaka-san")
     body = items["email_body"]
     assert items["email_subject"] == (
         "Following up on my second interview on Wed, Nov 25 (Applicant A)"
     )
-    assert body.startswith("Dear Recruiter,\n\nMy name is Applicant A, and I had the second")
+    assert body.startswith("Dear Tanaka,\n\nMy name is Applicant A, and I had the second")
     assert "I was told I would hear about the result within 2 weeks." in body
     assert re.search(r"Best regards,\n--\nApplicant A\nPhone: 090-1234-5678\n", body)
-    assert "put me through to Recruiter, please?" in items["phone_script"]
+    assert "put me through to Tanaka, please?" in items["phone_script"]
+    role = _items(locale="en", name="Applicant A", interviewer_name="Recruiter")
+    # A role is not a name: the generic salutation.
+    assert role["email_body"].startswith("Dear Hiring Team,\n")
 
 
 # --- where to send it -----------------------------------------------------------------------

@@ -23,7 +23,9 @@ async def test_a_pass_at_the_final_interview_is_an_offer_with_a_reply_to_copy(
     assert f"o:{iid}:next" not in [c.action for c in chat.choices()]
     [subject, body, phone] = [i for r in chat.last for i in r.copy_items]
     assert subject.text == "内定のご連絡への御礼（応募者A）"
-    assert body.text.startswith(f"{COMPANY}\n採用担当様\n\nお世話になっております。応募者Aです。")
+    assert body.text.startswith(
+        f"{COMPANY}\n採用ご担当者様\n\nお世話になっております。応募者Aです。"
+    )
     assert "〇月〇日までにお伝えしたい" in body.text and "幸いです" in body.text
     assert "電話: 090-1234-5678\nメール: applicant@example.jp" in body.text
     assert "内定のご連絡をいただき" in phone.text

@@ -206,7 +206,9 @@ async def test_the_promised_day_brings_one_personalised_follow_up_push(
     assert push.retry_key == followup.idempotency_key
     assert 1 <= len(push.messages) <= 5
     copied = "\n".join(c["clipboardText"] for c in clipboard_actions(push.messages))
-    assert "応募者B" in copied and "株式会社サンプル" in copied and "人事部 採用担当様" in copied
+    assert (
+        "応募者B" in copied and "株式会社サンプル" in copied and "人事部\n採用ご担当者様" in copied
+    )
     assert "電話: 090-1234-5678\nメール: applicant@example.jp" in copied  # the 署名
     assert "株式会社サンプル" in all_text(push.messages)
     assert all(p.status == 200 for p in line_api.push_attempts)
