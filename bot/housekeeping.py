@@ -1,7 +1,13 @@
-"""Forget handled webhook event ids once no platform would deliver them again.
+"""Forget handled webhook event ids once no platform would deliver them again; plan digests.
 
 The ids make a redelivery a no-op; kept for ever they would only grow. Telegram keeps an
 undelivered update for 24 hours and LINE redelivers within a day, so a week is ample.
+
+Every user who wants the weekly digest and has none on its way gets one planned here: new
+users, users from before the digest existed, and any whose row ended without planning the
+next (it failed, or the user was away). One pass for all of them, instead of a hook in every
+flow that could be the first (onboarding, the first interview, a LINE follow), keeps the rule
+in one place; an hour's delay for a digest due days later is of no consequence.
 """
 
 from __future__ import annotations
@@ -15,16 +21,19 @@ from datetime import timedelta
 from bot.engine import Clock
 from bot.logs import where_it_failed
 from bot.tasks import finish
+from handlers import digest
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 KEEP_EVENT_IDS = timedelta(days=7)
 INTERVAL_SECONDS = 3600.0
+DIGEST_BATCH = 200
 
 
 class Housekeeping:
-    """A service: once at start and then every hour, drops event ids older than a week.
+    """A service: once at start and then every hour, drops event ids older than a week and
+    plans the weekly digests that are missing.
 
     A plain task rather than an APScheduler job: APScheduler 3 cancels a running job on
     shutdown without waiting for it, so the database could be closed under a sweep that was
@@ -74,11 +83,32 @@ class Housekeeping:
             await uow.commit()
         return forgotten
 
+    async def plan_digests(self) -> int:
+        """Plan a weekly digest for each user who wants one and has none; how many were."""
+        planned = last_id = 0
+        while True:
+            async with self._uow_factory() as uow:
+                users = await uow.users.wanting_digest_without_one(DIGEST_BATCH, last_id)
+                now = self._clock()
+                for user in users:
+                    if await digest.plan_first(uow, user, now) is not None:
+                        planned += 1
+                    last_id = user.id
+                await uow.commit()
+            if len(users) < DIGEST_BATCH:
+                return planned
+
     async def _tick(self) -> None:
+        # Each chore on its own: one failing does not hold up the other.
         try:
             forgotten = await self.forget_old_events()
+            if forgotten:
+                log.info("housekeeping: %d old event ids forgotten", forgotten)
         except Exception as exc:
             log.error("housekeeping failed: %s", where_it_failed(exc))
-            return
-        if forgotten:
-            log.info("housekeeping: %d old event ids forgotten", forgotten)
+        try:
+            planned = await self.plan_digests()
+            if planned:
+                log.info("housekeeping: %d weekly digests planned", planned)
+        except Exception as exc:
+            log.error("planning weekly digests failed: %s", where_it_failed(exc))

@@ -12,8 +12,8 @@ from datetime import date, datetime, timedelta
 from domain import calendar
 from domain.parsing import parse_id
 from domain.protocol import Choice, Reply
+from handlers import digest, outcome, planning
 from handlers import followup_texts as texts
-from handlers import outcome, planning
 from handlers.context import Context
 from handlers.menu import main_menu
 from handlers.reminder_kinds import Hold as Hold
@@ -319,6 +319,8 @@ KINDS = ReminderKinds(
             retry_until=_retry_until,
             business_days_only=True,
         ),
+        # The user's week at a glance; it belongs to the user, not to one interview.
+        digest.SPEC,
     ],
     nudge_limit=MAX_NUDGES,
     # The reminder after the last nudge offers 連絡なし; only the user's tap sets it.

@@ -60,6 +60,7 @@ async def export_data(ctx: Context) -> list[Reply]:
             "reminder_hour": user.reminder_hour,
             "quiet_hours": [user.quiet_start, user.quiet_end],
             "halfway_nudge": user.halfway_nudge,
+            "weekly_digest": user.weekly_digest,
             "created_at": _plain(user.created_at),
         },
         "interviews": interviews,

@@ -12,6 +12,11 @@ quiet hours, nor to a user who left the chat. The at-most-N follow-up nudges rul
 too: once an interview has had its nudges, a row of a kind that counts as one is composed and
 followed up by the registry's ``past_limit`` entry instead (today: the closing no-response
 offer), whatever its own kind.
+
+A kind may belong to the user instead of one interview (``UserKindSpec``: the weekly digest).
+Its rows name no interview, so the interview rules do not apply to it; every other rule does.
+Such a kind may also find it has nothing to say (``Hold.SKIP``, or an empty composition): the
+row ends and the kind's ``after_skipped`` plans its next one, so a quiet week is not the end.
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ AfterSent = Callable[[Context, Interview], Awaitable[None]]
 # The first local day on which a row (due at the given moment) has nothing left to say.
 StaleFrom = Callable[[Context, Interview, datetime], date]
 Enabled = Callable[[Context], bool]
+UserCompose = Callable[[Context], Awaitable[list[Reply]]]
+UserStep = Callable[[Context], Awaitable[None]]
+# Given the moment the row that ended unsent was due.
+UserSkipped = Callable[[Context, datetime], Awaitable[None]]
+UserStaleFrom = Callable[[Context, datetime], date]
 
 
 class Hold(enum.Enum):
@@ -40,6 +50,7 @@ class Hold(enum.Enum):
     CANCEL = "cancelled"  # nothing left to remind about
     PAUSE = "paused"  # the user left the chat; resumes when they come back
     DEFER = "deferred"  # quiet hours or a day off; goes out when they end
+    SKIP = "skipped"  # a user-level kind with nothing to say this time; its next one is planned
 
 
 class UnknownKind(LookupError):
@@ -48,6 +59,14 @@ class UnknownKind(LookupError):
 
 async def nothing_follows(ctx: Context, interview: Interview) -> None:
     """The after-sent step of a kind that leaves everything as it was."""
+
+
+async def nothing_follows_for_user(ctx: Context) -> None:
+    """The after-sent step of a user-level kind that leaves everything as it was."""
+
+
+async def nothing_follows_skipped(ctx: Context, due_at: datetime) -> None:
+    """The after-skipped step of a user-level kind that leaves everything as it was."""
 
 
 def always(ctx: Context) -> bool:
@@ -76,17 +95,36 @@ class ReminderKindSpec:
     counts_as_nudge: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class UserKindSpec:
+    """A kind that belongs to the user, not to one interview; its rows name no interview."""
+
+    kind: str
+    # An empty list: nothing to say this time (the row ends, ``after_skipped`` runs).
+    compose: UserCompose
+    after_sent: UserStep = nothing_follows_for_user
+    # What follows a row that ended without being sent: nothing to say, or held up too long.
+    after_skipped: UserSkipped = nothing_follows_skipped
+    business_days_only: bool = False
+    # From this local day on the row is skipped (not sent late), and its next one planned.
+    stale_from: UserStaleFrom | None = None
+    enabled: Enabled = always
+
+
+AnySpec = ReminderKindSpec | UserKindSpec
+
+
 class ReminderKinds:
     """The registry: kind name → entry, and the three questions the dispatcher asks."""
 
     def __init__(
         self,
-        specs: Iterable[ReminderKindSpec],
+        specs: Iterable[AnySpec],
         *,
         nudge_limit: int,
         past_limit: ReminderKindSpec,
     ) -> None:
-        self._specs: dict[str, ReminderKindSpec] = {}
+        self._specs: dict[str, AnySpec] = {}
         for spec in specs:
             if spec.kind in self._specs:
                 raise ValueError(f"reminder kind {spec.kind!r} registered twice")
@@ -95,16 +133,16 @@ class ReminderKinds:
         self.past_limit = past_limit
 
     @property
-    def specs(self) -> Mapping[str, ReminderKindSpec]:
+    def specs(self) -> Mapping[str, AnySpec]:
         return dict(self._specs)
 
-    def with_kind(self, spec: ReminderKindSpec) -> ReminderKinds:
+    def with_kind(self, spec: AnySpec) -> ReminderKinds:
         """Return a copy of this registry with one more kind."""
         return ReminderKinds(
             [*self._specs.values(), spec], nudge_limit=self.nudge_limit, past_limit=self.past_limit
         )
 
-    def spec(self, kind: str) -> ReminderKindSpec:
+    def spec(self, kind: str) -> AnySpec:
         try:
             return self._specs[kind]
         except KeyError:
@@ -112,8 +150,22 @@ class ReminderKinds:
             # (it is retried later, by a worker that knows the kind).
             raise UnknownKind(kind) from None
 
-    def _effective(self, interview: Interview, kind: str) -> ReminderKindSpec:
+    def is_user_level(self, kind: str) -> bool:
+        """True for a known kind whose rows belong to the user, not to an interview."""
+        return isinstance(self._specs.get(kind), UserKindSpec)
+
+    def _user_spec(self, kind: str) -> UserKindSpec | None:
         spec = self.spec(kind)
+        return spec if isinstance(spec, UserKindSpec) else None
+
+    def _interview_spec(self, kind: str) -> ReminderKindSpec:
+        spec = self.spec(kind)
+        if isinstance(spec, UserKindSpec):
+            raise TypeError(f"reminder kind {kind!r} belongs to the user, not an interview")
+        return spec
+
+    def _effective(self, interview: Interview, kind: str) -> ReminderKindSpec:
+        spec = self._interview_spec(kind)
         if spec.counts_as_nudge and interview.followups_sent >= self.nudge_limit:
             return self.past_limit
         return spec
@@ -125,13 +177,24 @@ class ReminderKinds:
     ) -> Hold | None:
         """Decide whether a due reminder waits, stops, or (None) goes out now."""
         spec = self.spec(kind)
-        if interview is None or interview.muted or not InterviewStatus(interview.status).is_open:
-            return Hold.CANCEL
-        if not spec.enabled(ctx):
-            return Hold.CANCEL
-        if spec.stale_from is not None and ctx.today >= spec.stale_from(ctx, interview, due_at):
-            # Held up past its moment (downtime, quiet hours): it has nothing left to say.
-            return Hold.CANCEL
+        if isinstance(spec, UserKindSpec):
+            if not spec.enabled(ctx):
+                return Hold.CANCEL
+            if spec.stale_from is not None and ctx.today >= spec.stale_from(ctx, due_at):
+                # Its moment has passed; the next one is planned instead.
+                return Hold.SKIP
+        else:
+            if (
+                interview is None
+                or interview.muted
+                or not InterviewStatus(interview.status).is_open
+            ):
+                return Hold.CANCEL
+            if not spec.enabled(ctx):
+                return Hold.CANCEL
+            if spec.stale_from is not None and ctx.today >= spec.stale_from(ctx, interview, due_at):
+                # Held up past its moment (downtime, quiet hours): it has nothing left to say.
+                return Hold.CANCEL
         if not ctx.user.active:
             return Hold.PAUSE
         if self.resume_at(ctx, kind) > ctx.now:
@@ -143,7 +206,12 @@ class ReminderKinds:
         return self._first_allowed(ctx, kind, planning.earliest_send(ctx))
 
     def retry_at(
-        self, ctx: Context, interview: Interview, kind: str, at: datetime, failing_since: datetime
+        self,
+        ctx: Context,
+        interview: Interview | None,
+        kind: str,
+        at: datetime,
+        failing_since: datetime,
     ) -> datetime | None:
         """Return when a row the platform failed is tried again, None once that is of no use.
 
@@ -157,9 +225,16 @@ class ReminderKinds:
             kind,
             calendar.defer_out_of_quiet_hours(at, user.timezone, user.quiet_start, user.quiet_end),
         )
+        last = calendar.local_today(moved, user.timezone)
+        if isinstance(spec, UserKindSpec):
+            if spec.stale_from is not None and last >= spec.stale_from(ctx, failing_since):
+                return None
+            return moved
         until = spec.retry_until or spec.stale_from
-        if until is not None and calendar.local_today(moved, user.timezone) >= until(
-            ctx, interview, failing_since
+        if (
+            interview is not None
+            and until is not None
+            and last >= until(ctx, interview, failing_since)
         ):
             return None
         return moved
@@ -179,13 +254,33 @@ class ReminderKinds:
             user.quiet_end,
         )
 
-    async def compose(self, ctx: Context, interview: Interview, kind: str) -> list[Reply]:
-        """Build the messages of one reminder, picking (and remembering) the tips it shows."""
+    async def compose(self, ctx: Context, interview: Interview | None, kind: str) -> list[Reply]:
+        """Build the messages of one reminder, picking (and remembering) the tips it shows.
+
+        An empty list (only a user-level kind gives one) means nothing to say this time.
+        """
+        user_spec = self._user_spec(kind)
+        if user_spec is not None:
+            return await user_spec.compose(ctx)
+        if interview is None:
+            raise ValueError(f"reminder kind {kind!r} needs its interview")
         return await self._effective(interview, kind).compose(ctx, interview)
 
-    async def after_sent(self, ctx: Context, interview: Interview, kind: str) -> None:
+    async def after_sent(self, ctx: Context, interview: Interview | None, kind: str) -> None:
         """Do what follows a delivered reminder: count a nudge, plan the next step."""
+        user_spec = self._user_spec(kind)
+        if user_spec is not None:
+            await user_spec.after_sent(ctx)
+            return
+        if interview is None:
+            return
         spec = self._effective(interview, kind)
         if spec.counts_as_nudge:
             interview.followups_sent += 1
         await spec.after_sent(ctx, interview)
+
+    async def after_skipped(self, ctx: Context, kind: str, due_at: datetime) -> None:
+        """Do what follows a user-level row that ended unsent (``Hold.SKIP``, nothing to say)."""
+        user_spec = self._user_spec(kind)
+        if user_spec is not None:
+            await user_spec.after_skipped(ctx, due_at)

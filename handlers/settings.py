@@ -1,4 +1,5 @@
-"""Own name, phone and email, time zone, reminder hour, quiet hours, halfway nudge, language."""
+"""Own name, phone and email, time zone, reminder hour, quiet hours, halfway nudge, weekly
+digest, language."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from domain import calendar
 from domain.parsing import TextProblem, clean_text, parse_contact
 from domain.protocol import Reply
-from handlers import planning
+from handlers import digest, planning
 from handlers.context import BACK, CANCEL, Answer, Context, flow_action
 from handlers.menu import main_menu
 from handlers.typed import Option, typed_choice
@@ -43,6 +44,7 @@ async def show_settings(ctx: Context) -> list[Reply]:
         hour=user.reminder_hour,
         quiet=_quiet_text(ctx),
         nudge=ctx.t("settings.on" if user.halfway_nudge else "settings.off"),
+        digest=ctx.t("settings.on" if user.weekly_digest else "settings.off"),
         language=ctx.t(f"settings.language_name.{ctx.locale}"),
     )
     choices = [
@@ -53,6 +55,7 @@ async def show_settings(ctx: Context) -> list[Reply]:
         ctx.button("settings.change.hour", "s:hour"),
         ctx.button("settings.change.quiet", "s:quiet"),
         ctx.button("settings.change.nudge", "s:nudge"),
+        ctx.button("settings.change.digest", "s:digest"),
         ctx.button("settings.change.language", "s:lang"),
         ctx.button("settings.change.done", "m:help"),
     ]
@@ -66,6 +69,14 @@ async def settings_action(ctx: Context, args: list[str]) -> list[Reply]:
         if not ctx.user.halfway_nudge:
             await _cancel_halfway(ctx)
         key = "settings.nudge_on" if ctx.user.halfway_nudge else "settings.nudge_off"
+        return [ctx.reply(ctx.t(key)), *await show_settings(ctx)]
+    if field in ("digest", "digest_off"):
+        # digest_off (the digest's own button) only ever turns it off, however often pressed.
+        if field == "digest" and not ctx.user.weekly_digest:
+            await digest.turn_on(ctx)
+        else:
+            await digest.turn_off(ctx)
+        key = "settings.digest_on" if ctx.user.weekly_digest else "settings.digest_off"
         return [ctx.reply(ctx.t(key)), *await show_settings(ctx)]
     if field in ("name", "phone", "email", "tz", "hour", "quiet", "lang"):
         await ctx.go(FLOW, field, {})

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -87,6 +88,8 @@ class ReminderKind(enum.StrEnum):
     # Snoozed by the user: the same message again, not counted as another nudge.
     FOLLOWUP_LATER = "followup_later"
     RECHECK_LATER = "recheck_later"
+    # The user's week at a glance; it belongs to the user, not to one interview.
+    DIGEST = "digest"
 
 
 class ReminderState(enum.StrEnum):
@@ -115,6 +118,7 @@ class User(Base):
     quiet_start: Mapped[int | None] = mapped_column(Integer, default=22)
     quiet_end: Mapped[int | None] = mapped_column(Integer, default=8)
     halfway_nudge: Mapped[bool] = mapped_column(Boolean, default=True)
+    weekly_digest: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     onboarded: Mapped[bool] = mapped_column(Boolean, default=False)
     # Indices into the tip pools shown lately, newest last, so a tip does not come back soon.
@@ -183,14 +187,29 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
+OPEN_DIGEST = text("kind = 'digest' AND state IN ('pending', 'paused', 'sending')")
+
+
 class Reminder(Base):
     """A message promised for later. Written first; the dispatcher claims and sends it."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_state_due_at", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminders_state_due_at", "state", "due_at"),
+        # At most one digest on its way per user: two planners racing (the housekeeping pass,
+        # a settings toggle, the after-sent step) cannot give anyone two digests.
+        Index(
+            "uq_reminders_open_digest",
+            "user_id",
+            unique=True,
+            sqlite_where=OPEN_DIGEST,
+            postgresql_where=OPEN_DIGEST,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    interview_id: Mapped[int] = mapped_column(
+    # None for a kind that belongs to the user rather than to one interview (the digest).
+    interview_id: Mapped[int | None] = mapped_column(
         ForeignKey("interviews.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -22,6 +22,13 @@ from storage.models import (
     User,
 )
 
+# A reminder still on its way: waiting, waiting for the user to come back, or being sent.
+OPEN_STATES = (
+    ReminderState.PENDING.value,
+    ReminderState.PAUSED.value,
+    ReminderState.SENDING.value,
+)
+
 
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -73,6 +80,26 @@ class UserRepository:
 
     async def count(self) -> int:
         return int(await self._session.scalar(select(func.count()).select_from(User)) or 0)
+
+    async def wanting_digest_without_one(self, limit: int, after_id: int = 0) -> Sequence[User]:
+        """Users still here who want the weekly digest but have none on its way."""
+        open_digest = select(Reminder.id).where(
+            Reminder.user_id == User.id,
+            Reminder.kind == ReminderKind.DIGEST.value,
+            Reminder.state.in_(OPEN_STATES),
+        )
+        result = await self._session.scalars(
+            select(User)
+            .where(
+                User.id > after_id,
+                User.weekly_digest.is_(True),
+                User.active.is_(True),
+                ~open_digest.exists(),
+            )
+            .order_by(User.id)
+            .limit(limit)
+        )
+        return result.all()
 
 
 class InterviewRepository:
@@ -176,6 +203,43 @@ class ReminderRepository:
             stmt.values(state=ReminderState.CANCELLED.value).execution_options(
                 synchronize_session=False
             )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def open_for_user(self, user_id: int, kind: ReminderKind) -> Reminder | None:
+        """The user's reminder of ``kind`` still on its way, if any (for user-level kinds)."""
+        return await self._session.scalar(
+            select(Reminder)
+            .where(
+                Reminder.user_id == user_id,
+                Reminder.kind == kind.value,
+                Reminder.state.in_(OPEN_STATES),
+            )
+            .order_by(Reminder.due_at)
+            .limit(1)
+        )
+
+    async def add_once(self, reminder: Reminder) -> bool:
+        """Add a row a unique index allows only once; False when another is already there."""
+        try:
+            # A savepoint: losing to a concurrent planner keeps the rest of the transaction.
+            async with self._session.begin_nested():
+                self._session.add(reminder)
+        except IntegrityError:
+            return False
+        return True
+
+    async def cancel_for_user(self, user_id: int, kind: ReminderKind) -> int:
+        """Cancel the user's waiting reminders of ``kind`` (one being sent finishes)."""
+        result = await self._session.execute(
+            update(Reminder)
+            .where(
+                Reminder.user_id == user_id,
+                Reminder.kind == kind.value,
+                Reminder.state.in_([ReminderState.PENDING.value, ReminderState.PAUSED.value]),
+            )
+            .values(state=ReminderState.CANCELLED.value)
+            .execution_options(synchronize_session=False)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -31,7 +31,8 @@ class Claim:
 
     id: int
     user_id: int
-    interview_id: int
+    # None for a user-level kind (the weekly digest).
+    interview_id: int | None
     kind: str
     due_at: datetime
     attempts: int

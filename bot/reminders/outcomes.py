@@ -28,7 +28,7 @@ from domain.protocol import PermanentFailure, RecipientGone, RetryLater
 from handlers.context import Context
 from handlers.reminder_kinds import ReminderKinds
 from messages.catalog import Catalog
-from storage.models import ReminderState
+from storage.models import Interview, ReminderState
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,12 @@ def outage_backoff(failing_for: timedelta) -> float:
     counter to keep, and the cap keeps a recovered platform from waiting long for the next try.
     """
     return min(max(failing_for.total_seconds(), ROW_BACKOFF_FIRST), ROW_BACKOFF_MAX)
+
+
+async def _interview_of(uow: UnitOfWork, claim: Claim) -> Interview | None:
+    if claim.interview_id is None:
+        return None  # a user-level kind
+    return await uow.interviews.owned(claim.user_id, claim.interview_id)
 
 
 @dataclass
@@ -125,8 +131,10 @@ class Outcomes:
         try:
             async with self._uow_factory() as uow:
                 user = await uow.users.get(claim.user_id)
-                interview = await uow.interviews.owned(claim.user_id, claim.interview_id)
-                if user is not None and interview is not None:
+                interview = await _interview_of(uow, claim)
+                if user is not None and (
+                    interview is not None or self._kinds.is_user_level(claim.kind)
+                ):
                     ctx = Context(
                         uow=uow, user=user, catalog=self._catalog, now=self._clock(), dialogue=None
                     )
@@ -219,9 +227,11 @@ class Outcomes:
         async with self._uow_factory() as uow:
             now = self._clock()
             user = await uow.users.get(claim.user_id)
-            interview = await uow.interviews.owned(claim.user_id, claim.interview_id)
+            interview = await _interview_of(uow, claim)
             due: datetime | None = at
-            if user is not None and interview is not None:
+            if user is not None and (
+                interview is not None or self._kinds.is_user_level(claim.kind)
+            ):
                 ctx = Context(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
                 due = self._kinds.retry_at(ctx, interview, claim.kind, at, since)
             if due is not None:

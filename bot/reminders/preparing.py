@@ -56,8 +56,12 @@ class Preparer:
                 log.warning("reminder %s: claim lost before sending", claim.id)
                 return None
             user = await uow.users.get(claim.user_id)
-            interview = await uow.interviews.owned(claim.user_id, claim.interview_id)
-            if user is None or interview is None:
+            interview = (
+                None
+                if claim.interview_id is None
+                else await uow.interviews.owned(claim.user_id, claim.interview_id)
+            )
+            if user is None or (interview is None and not self._kinds.is_user_level(claim.kind)):
                 await uow.queue.finish(claim.id, self._worker_id, ReminderState.CANCELLED)
                 await uow.commit()
                 self._count("cancelled")
@@ -82,6 +86,11 @@ class Preparer:
             else:
                 # Nothing is out yet: composed afresh, so it says truthfully how long it has been.
                 replies = await self._kinds.compose(ctx, interview, claim.kind)
+                if not replies:
+                    await self._hold(uow, claim, ctx, Hold.SKIP)
+                    await uow.commit()
+                    self._count(Hold.SKIP.value)
+                    return None
                 await uow.queue.store_composed(claim.id, self._worker_id, composed.dump(replies), 0)
                 first_part = 0
             delivery = Delivery(claim, user.channel, user.external_id, replies, first_part)
@@ -94,4 +103,6 @@ class Preparer:
             await uow.queue.reschedule(claim.id, self._worker_id, resume)
             return
         state = ReminderState.PAUSED if reason is Hold.PAUSE else ReminderState.CANCELLED
-        await uow.queue.finish(claim.id, self._worker_id, state)
+        if await uow.queue.finish(claim.id, self._worker_id, state) and reason is Hold.SKIP:
+            # Ended first, so the kind's next row is not taken for a second one on its way.
+            await self._kinds.after_skipped(ctx, claim.kind, claim.due_at)

@@ -253,6 +253,19 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
         ["promise_passed", "guideline_passed", "since_interview"],
         {"company", "days", "due"},
     ),
+    # The weekly digest names a promised day or, with nothing promised, the guideline.
+    "reminders.digest.{}.left": _family(
+        "reminders.digest.{}.left", ["promised", "guideline"], {"due", "left"}
+    ),
+    "reminders.digest.{}.today": _family(
+        "reminders.digest.{}.today", ["promised", "guideline"], {"due"}
+    ),
+    "reminders.digest.{}.passed": _family(
+        "reminders.digest.{}.passed", ["promised", "guideline"], {"due", "days"}
+    ),
+    "reminders.digest.week.{}": _family(
+        "reminders.digest.week.{}", ["promised", "guideline"], {"date", "company"}
+    ),
     "onboarding.ask.{}": _family("onboarding.ask.{}", ONBOARDING_STEPS),
     "settings.ask.{}": _family("settings.ask.{}", CONTACT_STEPS),
     "settings.problem.{}": _family("settings.problem.{}", CONTACT_STEPS),

@@ -85,10 +85,10 @@ async def test_a_registered_kind_is_dispatched_composed_and_followed_up(
 
     kinds = followup.KINDS.with_kind(
         ReminderKindSpec(
-            kind="digest", compose=compose, after_sent=after_sent, counts_as_nudge=True
+            kind="custom", compose=compose, after_sent=after_sent, counts_as_nudge=True
         )
     )
-    iid, rid = await _seed(app, "digest", clock.now)
+    iid, rid = await _seed(app, "custom", clock.now)
     pusher = RecordingPusher()
 
     assert await _dispatcher(app, kinds, pusher).run_due() == 1
@@ -102,7 +102,7 @@ async def test_a_registered_kind_is_dispatched_composed_and_followed_up(
     passes = app.metrics.registry.get_sample_value("renraku_reminder_passes_total")
     assert passes == 1
     # The shared registry is untouched.
-    assert "digest" not in followup.KINDS.specs
+    assert "custom" not in followup.KINDS.specs
 
 
 async def test_a_business_days_kind_due_on_a_saturday_waits_for_monday(
