@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.parsing import parse_id
 from domain.protocol import Reply
-from handlers import calendar_files, outcome, planning
+from handlers import calendar_files, outcome, planning, privacy
 from handlers import interview as interview_flow
 from handlers.context import Context
 from handlers.menu import main_menu
@@ -68,6 +68,10 @@ async def show_list(ctx: Context) -> list[Reply]:
     return replies
 
 
+def _delete_step(interview_id: int) -> str:
+    return f"delete:{interview_id}"
+
+
 async def interview_action(ctx: Context, args: list[str]) -> list[Reply]:
     """``i:<id>:<op>`` from a card; the id counts only if the interview is the presser's own."""
     if len(args) != 2 or parse_id(args[0]) is None:
@@ -82,6 +86,7 @@ async def interview_action(ctx: Context, args: list[str]) -> list[Reply]:
         await ctx.end_flow()
         return await interview_flow.begin_edit(ctx, found)
     if op == "del":
+        await ctx.go(privacy.CONFIRM_FLOW, _delete_step(found.id), {})
         return [
             ctx.reply(
                 ctx.t("list.confirm_delete", company=found.company),
@@ -92,6 +97,9 @@ async def interview_action(ctx: Context, args: list[str]) -> list[Reply]:
             )
         ]
     if op == "delok":
+        if (ctx.flow, ctx.step) != (privacy.CONFIRM_FLOW, _delete_step(found.id)):
+            return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
+        await ctx.end_flow()
         company = found.company
         cancel = await calendar_files.hold_cancellation(ctx, found)
         await ctx.uow.interviews.delete(found)
@@ -102,5 +110,7 @@ async def interview_action(ctx: Context, args: list[str]) -> list[Reply]:
             ]
         return [ctx.reply(ctx.t("list.deleted", company=company), main_menu(ctx))]
     if op == "keep":
+        if ctx.flow == privacy.CONFIRM_FLOW:
+            await ctx.end_flow()
         return [ctx.reply(ctx.t("list.kept"), main_menu(ctx))]
     return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]

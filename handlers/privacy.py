@@ -42,8 +42,26 @@ async def export_data(ctx: Context) -> list[Reply]:
             }
         )
     reminders = [
-        {"kind": r.kind, "due_at": _plain(r.due_at), "state": r.state}
+        {
+            "kind": r.kind,
+            "due_at": _plain(r.due_at),
+            "state": r.state,
+            "sent_at": _plain(r.sent_at),
+            # What went out of a reminder so far (its send record), and what it said.
+            "parts_sent": r.parts_sent,
+            "composed": r.composed,
+        }
         for r in await ctx.uow.reminders.for_user(user.id)
+    ]
+    # Messages received but not yet handled (or set aside): they hold what the user typed.
+    held = [
+        {
+            "received_at": _plain(event.received_at),
+            "text": event.payload.get("text"),
+            "action": event.payload.get("action"),
+            "set_aside": event.set_aside_at is not None,
+        }
+        for event in await ctx.uow.inbox.for_chat(user.channel, user.external_id)
     ]
     payload = {
         "format": "renraku-export",
@@ -65,6 +83,7 @@ async def export_data(ctx: Context) -> list[Reply]:
         },
         "interviews": interviews,
         "reminders": reminders,
+        "held_messages": held,
     }
     content = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
     document = Document(filename=f"renraku-export-{ctx.today.isoformat()}.json", content=content)
@@ -74,7 +93,14 @@ async def export_data(ctx: Context) -> list[Reply]:
     ]
 
 
+# A confirmation counts only while it is the open step: an old すべて削除する button after
+# やめる, or one never shown (a forged action), deletes nothing.
+CONFIRM_FLOW = "confirm"
+DELETE_ALL_STEP = "deleteme"
+
+
 async def ask_delete(ctx: Context) -> list[Reply]:
+    await ctx.go(CONFIRM_FLOW, DELETE_ALL_STEP, {})
     return [
         ctx.reply(
             ctx.t("privacy.confirm_delete"),
@@ -89,11 +115,16 @@ async def ask_delete(ctx: Context) -> list[Reply]:
 async def privacy_action(ctx: Context, args: list[str]) -> list[Reply]:
     op = args[0] if args else ""
     if op == "delok":
+        if (ctx.flow, ctx.step) != (CONFIRM_FLOW, DELETE_ALL_STEP):
+            return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
         locale = ctx.locale
+        await ctx.uow.inbox.remove_for_chat(ctx.user.channel, ctx.user.external_id)
         await ctx.uow.users.delete(ctx.user)
         ctx.dialogue = None
         return [Reply(text=ctx.catalog.text(locale, "privacy.deleted"))]
     if op == "keep":
+        if ctx.flow == CONFIRM_FLOW:
+            await ctx.end_flow()
         return [ctx.reply(ctx.t("privacy.kept"), main_menu(ctx))]
     if op == "export":
         return await export_data(ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -330,6 +330,25 @@ class InboxRepository:
 
     async def remove(self, inbox_id: int) -> None:
         await self._session.execute(delete(InboxEvent).where(InboxEvent.id == inbox_id))
+
+    def _of_chat(self, channel: str, external_id: str) -> ColumnElement[bool]:
+        # The stored event names its chat inside the payload (it is the Incoming itself).
+        return and_(
+            InboxEvent.channel == channel,
+            InboxEvent.payload["external_id"].as_string() == external_id,
+        )
+
+    async def for_chat(self, channel: str, external_id: str) -> list[InboxEvent]:
+        """The chat's events still held (waiting, or set aside): they carry what was typed."""
+        rows = await self._session.scalars(
+            select(InboxEvent)
+            .where(self._of_chat(channel, external_id))
+            .order_by(InboxEvent.received_at, InboxEvent.id)
+        )
+        return list(rows.all())
+
+    async def remove_for_chat(self, channel: str, external_id: str) -> None:
+        await self._session.execute(delete(InboxEvent).where(self._of_chat(channel, external_id)))
 
     async def take_overdue(
         self, channel: str, received_before: datetime, now: datetime, limit: int

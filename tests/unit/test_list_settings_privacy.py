@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from bot.bootstrap import Renraku
 from bot.engine import Engine
+from domain.protocol import Address, Incoming
 from handlers.registration import REGISTRATION
-from storage.models import Interview, Reminder, User
+from storage.models import InboxEvent, Interview, Reminder, User
 from tests.support import Chat, ManualClock
 from tests.unit.test_registration import onboard, register_by_taps
 
@@ -319,3 +320,76 @@ async def test_settings_hour_accepts_full_width_digits(engine: Engine) -> None:
     await chat.press("お知らせの時刻")
     await chat.say("１８時")
     assert "お知らせの時刻: 18時" in chat.text
+
+
+# --- a confirmation counts only while it is the open step ---------------------------------
+
+
+async def test_an_old_delete_all_button_after_cancelling_deletes_nothing(
+    app: Renraku, registered: Chat
+) -> None:
+    chat = registered
+    await chat.say("/deleteme")
+    old_yes = chat.action_for("すべて削除する")
+    await chat.press("やめる")
+    await chat.act(old_yes)
+    assert "削除しました" not in chat.text
+    assert len(await _interview_ids(app)) == 1
+    assert await _user_id(app, chat.address.external_id)
+
+
+async def test_a_delete_all_confirmation_never_shown_deletes_nothing(
+    app: Renraku, registered: Chat
+) -> None:
+    chat = registered
+    await chat.act("p:delok")
+    assert "削除しました" not in chat.text
+    assert len(await _interview_ids(app)) == 1
+
+
+async def test_an_interview_delete_confirmation_counts_only_while_it_is_open(
+    app: Renraku, registered: Chat
+) -> None:
+    chat = registered
+    [iid] = await _interview_ids(app)
+    # Never asked: a forged confirmation.
+    await chat.act(f"i:{iid}:delok")
+    assert await _interview_ids(app) == [iid]
+    # Asked, then kept: the old 削除する button does nothing any more.
+    await chat.say("/list")
+    await chat.press("削除")
+    old_yes = chat.action_for("削除する")
+    await chat.press("やめる")
+    await chat.act(old_yes)
+    assert await _interview_ids(app) == [iid]
+    # Asked and confirmed: deleted.
+    await chat.say("/list")
+    await chat.press("削除")
+    await chat.press("削除する")
+    assert await _interview_ids(app) == []
+
+
+async def test_held_messages_are_exported_and_deleted_with_the_user(
+    app: Renraku, registered: Chat
+) -> None:
+    chat = registered
+    mine = Incoming.text_message(chat.address, "保存をお願いします", event_id="ev-held-1")
+    other = Incoming.text_message(
+        Address("console", "someone-else"), "他の人の文", event_id="ev-held-2"
+    )
+    async with app.uow() as uow:
+        for incoming in (mine, other):
+            assert incoming.event_id is not None
+            await uow.inbox.add("console", incoming.event_id, incoming.to_dict(), None, app.clock())
+        await uow.commit()
+    await chat.say("/export")
+    [document] = [r.document for r in chat.last if r.document is not None]
+    payload = json.loads(document.content)
+    assert [m["text"] for m in payload["held_messages"]] == ["保存をお願いします"]
+    assert all("parts_sent" in r and "composed" in r for r in payload["reminders"])
+
+    await chat.say("/deleteme")
+    await chat.press("すべて削除する")
+    async with app.uow() as uow:
+        left = (await uow.session.scalars(select(InboxEvent.event_id))).all()
+    assert left == ["ev-held-2"]
