@@ -9,9 +9,11 @@ from handlers import (
     followup,
     interview,
     listing,
+    notes,
     onboarding,
     outcome,
     privacy,
+    quick_entry,
     settings,
 )
 from handlers.context import (
@@ -52,6 +54,7 @@ FLOWS: dict[str, FlowHandler] = {
     settings.FLOW: settings.answer,
     onboarding.FLOW: onboarding.answer,
     outcome.FLOW: outcome.answer,
+    notes.FLOW: notes.answer,
 }
 
 MAX_ACTION_LENGTH = 64
@@ -106,6 +109,10 @@ async def _route_text(ctx: Context, text: str) -> list[Reply]:
         control = _control_of(ctx, text)
         answer = Answer(value=control) if control is not None else Answer(text=text)
         return await FLOWS[flow](ctx, answer)
+    # With no flow open, a sentence about an interview starts a prefilled record.
+    quick = await quick_entry.take_sentence(ctx, text)
+    if quick is not None:
+        return quick
     return await onboarding.not_understood(ctx)
 
 

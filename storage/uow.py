@@ -28,6 +28,7 @@ from storage.repositories import (
     HistoryRepository,
     InboxRepository,
     InterviewRepository,
+    NoteRepository,
     ReminderRepository,
     UserRepository,
 )
@@ -79,6 +80,7 @@ class UnitOfWork:
     queue: ReminderQueue
     inbox: InboxRepository
     chats: ChatLock
+    notes: NoteRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -108,6 +110,7 @@ class UnitOfWork:
         self.queue = ReminderQueue(self._session)
         self.inbox = InboxRepository(self._session)
         self.chats = ChatLock(self._session)
+        self.notes = NoteRepository(self._session)
         return self
 
     async def __aexit__(
