@@ -86,7 +86,7 @@ async def begin_prefilled(
 ) -> list[Reply]:
     """A record started from what the user already said (one free sentence): the required
     answers still missing are asked in the table's order, the optional ones wait on the card
-    for 修正, and the card comes with 保存 / 修正 / キャンセル as usual.
+    to be added by editing it, and the card comes with save, edit and cancel as usual.
 
     ``data`` holds answers in the flow's own form; ``_candidates`` may offer names to tap
     for a question that was said more than one way (two companies).

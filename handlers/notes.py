@@ -44,9 +44,7 @@ async def answer(ctx: Context, reply: Answer) -> list[Reply]:
         # Refused as typed; the question stays open, so the user can shorten it and send again.
         return [ctx.reply(ctx.t(f"problems.{cleaned.value}", limit=NOTE_MAX)), _ask(ctx, company)]
     iid = data.get("iid")
-    found = (
-        await ctx.uow.interviews.owned(ctx.user.id, iid) if isinstance(iid, int) else None
-    )
+    found = await ctx.uow.interviews.owned(ctx.user.id, iid) if isinstance(iid, int) else None
     await ctx.end_flow()
     if found is None:
         return [ctx.reply(ctx.t("errors.interview_gone"), main_menu(ctx))]

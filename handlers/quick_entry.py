@@ -61,10 +61,13 @@ def _answers(ctx: Context, reading: SentenceReading) -> dict[str, Any]:
     day = reading.interview_date
     if day is not None and _plausible_interview_day(ctx, day):
         data["date"] = day.isoformat()
+    else:
+        # The date is asked; a promise is checked against the latest it can be, today.
+        day = ctx.today
     if reading.stage is not None:
         data["stage"] = reading.stage
     promised = reading.promised
-    if promised is not None and _plausible_promise(promised, day if "date" in data else ctx.today):
+    if promised is not None and _plausible_promise(promised, day):
         data["promised"] = promised.to_storage()
     if reading.method is not None:
         data["method"] = reading.method

@@ -223,7 +223,9 @@ class NoteRepository:
         self._session.add(note)
         return note
 
-    async def notes_for(self, interview_id: int, limit: int | None = None) -> Sequence[InterviewNote]:
+    async def notes_for(
+        self, interview_id: int, limit: int | None = None
+    ) -> Sequence[InterviewNote]:
         """The interview's notes, newest first (all of them, or the latest ``limit``)."""
         stmt = (
             select(InterviewNote)

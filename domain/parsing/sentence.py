@@ -1,6 +1,6 @@
-"""One free sentence about an interview: 「今日、株式会社〇〇の二次面接を受けました。結果は1週間以内に
-メールで来るそうです。」 or "I had a second-round interview at Acme Inc. today; they will email me
-within a week."
+"""One free sentence about an interview:
+「今日、株式会社〇〇の二次面接を受けました。結果は1週間以内にメールで来るそうです。」
+or "I had a second-round interview at Acme Inc. today; they will email me within a week."
 
 What the sentence holds is picked out by patterns and read with the project's own parsers
 (parse_date, parse_period); what it does not hold, or holds twice in two ways, is left for
@@ -40,9 +40,7 @@ _INTERVIEW_WORD = re.compile(
 _NAME_CHAR = r"[\u3400-\u4dbf\u4e00-\u9fff々〆〇\u30a1-\u30fa\u30fc\u30fb・A-Za-z0-9&'.\-]"
 _HIRAGANA_OK = r"[\u3041-\u3096]"
 _LEGAL_FORM = r"株式会社|有限会社|合同会社|\(株\)|\(有\)|\(同\)"
-_PARTICLE_END = (
-    r"(?=の|で|に|を|と|は|が|へ|から|さん|様|さま|御中|\s|[、。,.!?！？「」()]|$)"
-)
+_PARTICLE_END = r"(?=の|で|に|を|と|は|が|へ|から|さん|様|さま|御中|\s|[、。,.!?！？「」()]|$)"
 # 株式会社〇〇 / (株)〇〇: the name after the form, up to the first particle.
 _FORM_FIRST = re.compile(
     rf"(?P<form>{_LEGAL_FORM})\s*(?P<name>(?:{_NAME_CHAR}|{_HIRAGANA_OK}){{1,40}}?){_PARTICLE_END}"
@@ -51,13 +49,17 @@ _FORM_FIRST = re.compile(
 _FORM_LAST = re.compile(rf"(?P<name>{_NAME_CHAR}{{1,40}})\s*(?P<form>{_LEGAL_FORM})")
 # 〇〇社: only when no legal form is written; words such as 御社, 他社, 入社 are not names.
 _SHA = re.compile(rf"(?P<name>{_NAME_CHAR}{{2,40}})社(?!員|長|内|会|名|風|外)")
-_NOT_A_SHA_NAME = re.compile(r"(?:会|本|弊|御|貴|入|出|他|各|同|当|自|前|現|商|神|結|退|来|支|新|大|小)$")
+_NOT_A_SHA_NAME = re.compile(
+    r"(?:会|本|弊|御|貴|入|出|他|各|同|当|自|前|現|商|神|結|退|来|支|新|大|小)$"
+)
 # Words that may run into a name written before its form (今日サンプル株式会社).
 _LEADING_TIME = re.compile(r"^(?:今日|本日|昨日|一昨日|先日|先週|今週|昨年|今年|[0-9]+月[0-9]+日)+")
 # English: Acme Inc. / Acme Co., Ltd. / Acme Corp / at Acme.
 _EN_WORD = r"[A-Z][A-Za-z0-9&'\-]*\.?"
 _EN_NAME = rf"{_EN_WORD}(?:\s+{_EN_WORD}){{0,4}}"
-_EN_FORM = r"(?:,?\s*(?:Inc\.?|Co\.,?\s*Ltd\.?|Co\.|Corp\.?|Corporation|LLC|Ltd\.?|K\.K\.|GmbH|plc))"
+_EN_FORM = (
+    r"(?:,?\s*(?:Inc\.?|Co\.,?\s*Ltd\.?|Co\.|Corp\.?|Corporation|LLC|Ltd\.?|K\.K\.|GmbH|plc))"
+)
 _EN_WITH_FORM = re.compile(rf"\b(?P<name>{_EN_NAME}{_EN_FORM})(?![A-Za-z])")
 _EN_AT = re.compile(rf"\bat\s+(?P<name>{_EN_NAME})")
 _EN_NOT_NAMES = re.compile(
@@ -89,7 +91,10 @@ _DEADLINE_BEFORE = re.compile(r"\b(?:by|until|till|before)\s+$", re.IGNORECASE)
 _STAGES = (
     ("casual", r"カジュアル(?:面談|面接)?|面談|\bcasual(?:\s+(?:interview|chat|meeting|talk))?\b"),
     ("first", r"(?:一|1)次(?:面接|面談|選考)?|\b(?:first|1st)[-\s]round\b|\bfirst\s+interview\b"),
-    ("second", r"(?:二|2)次(?:面接|面談|選考)?|\b(?:second|2nd)[-\s]round\b|\bsecond\s+interview\b"),
+    (
+        "second",
+        r"(?:二|2)次(?:面接|面談|選考)?|\b(?:second|2nd)[-\s]round\b|\bsecond\s+interview\b",
+    ),
     ("other", r"(?:三|3|四|4)次(?:面接|面談|選考)?|\b(?:third|3rd|fourth|4th)[-\s]round\b"),
     (
         "final",

@@ -39,7 +39,8 @@ async def test_a_note_is_shown_on_the_card_with_its_date_and_kept_in_the_export(
     await chat.say("/list")
     await chat.press("追記")
     assert "株式会社サンプルの記録に追記する内容" in chat.text
-    await chat.say("人事の田中さんから、来週中に連絡すると電話があった")
+    texts_written = ["人事の田中さんから、来週中に連絡すると電話があった"]
+    await chat.say(texts_written[0])
     assert "追記しました（11月25日(水)）" in chat.text
     clock.advance(days=2)
     await _add_note(chat, "お礼のメールを送った")
@@ -61,7 +62,7 @@ async def test_a_note_is_shown_on_the_card_with_its_date_and_kept_in_the_export(
     interview = await _only_interview(app)
     async with app.uow() as uow:
         newest_first = await uow.notes.notes_for(interview.id)
-    assert [n.text for n in newest_first][0] == "お礼のメールを送った"
+    assert [n.text for n in newest_first] == ["お礼のメールを送った", texts_written[0]]
 
 
 async def test_the_card_shows_the_latest_few_and_counts_the_rest(
