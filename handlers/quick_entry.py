@@ -29,19 +29,21 @@ async def take_sentence(ctx: Context, text: str) -> list[Reply] | None:
     if reading is None:
         return None
     data = _answers(ctx, reading)
-    intro = [ctx.t("quick.intro")]
     companies = _companies(reading)
     if len(companies) > 1:
         data[interview.CANDIDATES] = {"company": companies[:MAX_CANDIDATES]}
-        intro.append(ctx.t("quick.which_company"))
     elif companies:
         data["company"] = companies[0]
+    intro = [ctx.t("quick.intro")]
     intro += [
         ctx.t("quick.unsure", field=ctx.t(f"interview.field.{key}"))
         for key in sorted(reading.unsure - {"company"})
     ]
     asked = REGISTRATION.next_after(None, {**data, "_said": list(data), "_required_only": True})
     intro.append(ctx.t("quick.ask_rest" if asked is not None else "quick.check_card"))
+    if len(companies) > 1:
+        # Said right before the company question, whose buttons are the names read.
+        intro.append(ctx.t("quick.which_company"))
     return await interview.begin_prefilled(ctx, data, intro)
 
 
