@@ -41,6 +41,8 @@ SUMMARY_OPTIONS = (
     Option("save", "interview.summary.save", "interview.words.summary.save"),
     Option("edit", "interview.summary.edit", "interview.words.summary.edit"),
 )
+# Names offered as buttons for a question (``{step: [name, ...]}``), and their buttons' values.
+CANDIDATES, CANDIDATE_PREFIX = "_candidates", "pick"
 OLDEST_INTERVIEW_DAYS = 365
 LONGEST_PROMISE_DAYS = 366
 
@@ -74,6 +76,47 @@ async def begin_next_round(
         ctx.reply(ctx.t("interview.next_round", company=company)),
         _ask(ctx, table, first.key, data),
     ]
+
+
+async def begin_prefilled(
+    ctx: Context,
+    data: dict[str, Any],
+    intro: list[str],
+    table: Registration = REGISTRATION,
+) -> list[Reply]:
+    """A record started from what the user already said (one free sentence): the required
+    answers still missing are asked in the table's order, the optional ones wait on the card
+    to be added by editing it, and the card comes with save, edit and cancel as usual.
+
+    ``data`` holds answers in the flow's own form; ``_candidates`` may offer names to tap
+    for a question that was said more than one way (two companies).
+    """
+    said = [q.key for q in table.questions if data.get(q.key) is not None]
+    data = {**data, "_trail": [], "_said": said, "_required_only": True}
+    first = table.next_after(None, data)
+    if first is None:
+        await ctx.go(FLOW, SUMMARY, data)
+        return [ctx.reply("\n".join(intro)), _summary(ctx, table, data)]
+    await ctx.go(FLOW, first.key, data)
+    return [ctx.reply("\n".join(intro)), _ask(ctx, table, first.key, data)]
+
+
+def _candidate_buttons(step: str, data: dict[str, Any]) -> list[Choice]:
+    """Names read from the user's own words, offered as taps (their text is the label)."""
+    names: list[str] = data.get(CANDIDATES, {}).get(step, [])
+    return [
+        Choice(label=name, action=flow_action(FLOW, step, f"{CANDIDATE_PREFIX}{i}"))
+        for i, name in enumerate(names)
+    ]
+
+
+def _candidate(data: dict[str, Any], step: str, value: str | None) -> str | None:
+    """The name a candidate button stands for, or None for any other value."""
+    if value is None or not value.startswith(CANDIDATE_PREFIX):
+        return None
+    names: list[str] = data.get(CANDIDATES, {}).get(step, [])
+    index = value.removeprefix(CANDIDATE_PREFIX)
+    return names[int(index)] if index.isdecimal() and int(index) < len(names) else None
 
 
 async def begin_edit(
@@ -232,7 +275,11 @@ def _ask(ctx: Context, table: Registration, step: str, data: dict[str, Any]) -> 
         optional = question.optional
     return ctx.reply(
         asked.text,
-        [*asked.choices, *_controls(ctx, step, data, optional=optional)],
+        [
+            *_candidate_buttons(step, data),
+            *asked.choices,
+            *_controls(ctx, step, data, optional=optional),
+        ],
         columns=asked.columns,
     )
 
@@ -287,10 +334,14 @@ async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) 
             data["_rejected"] = True
             return [_not_a_choice(ctx, picked)]
     if q.kind is AnswerKind.TEXT:
+        picked_name = _candidate(data, q.key, reply.value)
+        if picked_name is not None:
+            reply = Answer(text=picked_name)
         cleaned = _text_or_problem(ctx, data, reply, q.limit, need_word=q.need_word)
         if isinstance(cleaned, list):
             return cleaned
         data[q.key] = cleaned
+        data.get(CANDIDATES, {}).pop(q.key, None)
         return None
     if q.kind is AnswerKind.CHOICE:
         value = reply.value

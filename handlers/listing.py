@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.parsing import parse_id
 from domain.protocol import Reply
-from handlers import calendar_files, outcome, planning, privacy
+from handlers import calendar_files, notes, outcome, planning, privacy
 from handlers import interview as interview_flow
 from handlers.context import Context
 from handlers.menu import main_menu
@@ -44,12 +44,14 @@ async def card(ctx: Context, interview: Interview) -> Reply:
             if checkin is not None
             else ctx.t("list.no_checkin")
         )
+    lines += await notes.card_lines(ctx, interview)
     iid = interview.id
     # 連絡なし is the user's own call, not a result: a late answer can still be recorded.
     awaiting = status.is_open or status is InterviewStatus.NO_RESPONSE
     choices = [ctx.button("list.result_came", f"i:{iid}:res")] if awaiting else []
     choices += [ctx.button("list.edit", f"i:{iid}:edit"), ctx.button("list.delete", f"i:{iid}:del")]
     choices.append(calendar_files.button(ctx, iid))
+    choices.append(ctx.button("notes.add", f"i:{iid}:note"))
     return ctx.reply("\n".join(lines), choices, columns=3)
 
 
@@ -85,6 +87,9 @@ async def interview_action(ctx: Context, args: list[str]) -> list[Reply]:
     if op == "edit":
         await ctx.end_flow()
         return await interview_flow.begin_edit(ctx, found)
+    if op == "note":
+        await ctx.end_flow()
+        return await notes.begin(ctx, found)
     if op == "del":
         await ctx.go(privacy.CONFIRM_FLOW, _delete_step(found.id), {})
         return [

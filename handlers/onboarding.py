@@ -114,7 +114,9 @@ async def menu_action(ctx: Context, args: list[str]) -> list[Reply]:
 
 
 async def show_help(ctx: Context) -> list[Reply]:
-    return [ctx.reply(ctx.t("help.text"), main_menu(ctx))]
+    # What the bot understands besides its commands: a free sentence, and notes on a card.
+    text = "\n\n".join((ctx.t("help.text"), ctx.t("help.quick"), ctx.t("help.notes")))
+    return [ctx.reply(text, main_menu(ctx))]
 
 
 async def cancel(ctx: Context) -> list[Reply]:

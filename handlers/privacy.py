@@ -25,6 +25,7 @@ async def export_data(ctx: Context) -> list[Reply]:
     interviews = []
     for interview in await ctx.uow.interviews.for_user(user.id):
         history = await ctx.uow.history.for_interview(interview.id)
+        notes = await ctx.uow.notes.notes_for(interview.id)
         interviews.append(
             {
                 # The answers, named by their columns, in the order they are asked.
@@ -38,6 +39,10 @@ async def export_data(ctx: Context) -> list[Reply]:
                 "status_history": [
                     {"from": h.from_status, "to": h.to_status, "at": _plain(h.changed_at)}
                     for h in history
+                ],
+                # Oldest first, as they were written.
+                "notes": [
+                    {"text": n.text, "created_at": _plain(n.created_at)} for n in reversed(notes)
                 ],
             }
         )

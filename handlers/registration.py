@@ -171,10 +171,14 @@ class Registration:
         """The next question to ask after ``key`` (None: from the start); None at the end."""
         start = 0 if key is None else self.questions.index(self.question(key)) + 1
         prefilled = set(data.get("_prefilled", ()))
+        # A quick entry (one free sentence) asks only what is required and was not said.
+        said, required_only = set(data.get("_said", ())), bool(data.get("_required_only"))
         for q in self.questions[start:]:
             if not q.applies(data):
                 continue
             if q.skip_if_prefilled and q.key in prefilled:
+                continue
+            if q.key in said or (required_only and q.optional):
                 continue
             return q
         return None

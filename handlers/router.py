@@ -10,9 +10,11 @@ from handlers import (
     followup,
     interview,
     listing,
+    notes,
     onboarding,
     outcome,
     privacy,
+    quick_entry,
     settings,
     stats,
 )
@@ -56,6 +58,7 @@ FLOWS: dict[str, FlowHandler] = {
     settings.FLOW: settings.answer,
     onboarding.FLOW: onboarding.answer,
     outcome.FLOW: outcome.answer,
+    notes.FLOW: notes.answer,
 }
 
 MAX_ACTION_LENGTH = 64
@@ -110,6 +113,10 @@ async def _route_text(ctx: Context, text: str) -> list[Reply]:
         control = _control_of(ctx, text)
         answer = Answer(value=control) if control is not None else Answer(text=text)
         return await FLOWS[flow](ctx, answer)
+    # With no flow open, a sentence about an interview starts a prefilled record.
+    quick = await quick_entry.take_sentence(ctx, text)
+    if quick is not None:
+        return quick
     return await onboarding.not_understood(ctx)
 
 

@@ -247,6 +247,20 @@ class StatusChange(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class InterviewNote(Base):
+    """A dated line the user added to an interview (追記); gone with the interview or the user."""
+
+    __tablename__ = "interview_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ProcessedEvent(Base):
     """Channel event ids already handled, so a redelivered webhook is a no-op."""
 

@@ -14,6 +14,7 @@ from storage.models import (
     Download,
     InboxEvent,
     Interview,
+    InterviewNote,
     ProcessedEvent,
     Reminder,
     ReminderKind,
@@ -274,6 +275,41 @@ class HistoryRepository:
             .order_by(StatusChange.changed_at, StatusChange.id)
         )
         return result.all()
+
+
+class NoteRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, interview: Interview, text: str, created_at: datetime) -> InterviewNote:
+        note = InterviewNote(
+            interview_id=interview.id, user_id=interview.user_id, text=text, created_at=created_at
+        )
+        self._session.add(note)
+        return note
+
+    async def notes_for(
+        self, interview_id: int, limit: int | None = None
+    ) -> Sequence[InterviewNote]:
+        """The interview's notes, newest first (all of them, or the latest ``limit``)."""
+        stmt = (
+            select(InterviewNote)
+            .where(InterviewNote.interview_id == interview_id)
+            .order_by(InterviewNote.created_at.desc(), InterviewNote.id.desc())
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return (await self._session.scalars(stmt)).all()
+
+    async def count_for(self, interview_id: int) -> int:
+        return int(
+            await self._session.scalar(
+                select(func.count())
+                .select_from(InterviewNote)
+                .where(InterviewNote.interview_id == interview_id)
+            )
+            or 0
+        )
 
 
 class EventRepository:

@@ -29,6 +29,7 @@ from storage.repositories import (
     HistoryRepository,
     InboxRepository,
     InterviewRepository,
+    NoteRepository,
     ReminderRepository,
     UserRepository,
 )
@@ -81,6 +82,7 @@ class UnitOfWork:
     inbox: InboxRepository
     chats: ChatLock
     downloads: DownloadRepository
+    notes: NoteRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -111,6 +113,7 @@ class UnitOfWork:
         self.inbox = InboxRepository(self._session)
         self.chats = ChatLock(self._session)
         self.downloads = DownloadRepository(self._session)
+        self.notes = NoteRepository(self._session)
         return self
 
     async def __aexit__(

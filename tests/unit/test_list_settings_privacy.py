@@ -190,7 +190,7 @@ async def test_a_time_zone_that_is_not_one_is_refused_kindly(engine: Engine, typ
     assert "タイムゾーンとして読み取れません" in chat.text
 
 
-NOT_ANSWERS = ("status", "followups_sent", "created_at", "status_history")
+NOT_ANSWERS = ("status", "followups_sent", "created_at", "status_history", "notes")
 
 
 async def test_export_sends_all_own_data_as_json(app: Renraku, engine: Engine) -> None:

@@ -64,6 +64,7 @@ async def test_deleting_an_interview_wakes_the_dispatcher(app: Renraku) -> None:
     await register_by_taps(chat)
     async with app.uow() as uow:
         iid = await uow.session.scalar(select(Interview.id))
+    await chat.act(f"i:{iid}:del")  # the confirmation is asked first, and writes no reminder
     await chat.act(f"i:{iid}:delok")
     # The database cascades the delete to the interview's reminders.
     assert wakes.count == 2
