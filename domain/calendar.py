@@ -31,6 +31,7 @@ __all__ = [
     "at_local_hour",
     "days_between",
     "defer_out_of_quiet_hours",
+    "first_business_day_of_next_week",
     "followup_day",
     "halfway_day",
     "in_quiet_hours",
@@ -154,6 +155,11 @@ def add_business_days(d: date, n: int) -> date:
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     return _jp_holidays().get_nth_working_day(d, n)
+
+
+def first_business_day_of_next_week(d: date) -> date:
+    """The first business day of the week (Monday to Sunday) after the one d is in."""
+    return next_business_day(d + timedelta(days=7 - d.weekday()))
 
 
 def _add_months(d: date, months: int) -> date:

@@ -24,9 +24,19 @@ from storage.models import Interview, InterviewStatus, ReminderKind
 # after the last one offers to close the interview as NO_RESPONSE instead.
 MAX_NUDGES = 2
 RECHECK_BUSINESS_DAYS = 3
-WAIT_BUSINESS_DAYS = 3
 WAIT_MORE_BUSINESS_DAYS = 5
 AGAIN_DAYS = 3
+# 後で on a follow-up (``later``) or a re-check (``wait``) offers these; the button of a choice
+# is the op followed by the choice: ``later1`` (明日), ``later3`` (3日後), ``laterw`` (来週).
+SNOOZE_TOMORROW = "1"
+SNOOZE_DAYS = "3"
+SNOOZE_NEXT_WEEK = "w"
+SNOOZED_KIND = {"later": ReminderKind.FOLLOWUP_LATER, "wait": ReminderKind.RECHECK_LATER}
+_SNOOZE_OPS = {
+    f"{op}{choice}": (kind, choice)
+    for op, kind in SNOOZED_KIND.items()
+    for choice in (SNOOZE_TOMORROW, SNOOZE_DAYS, SNOOZE_NEXT_WEEK)
+}
 # A follow-up or re-check the platform keeps failing is retried through this many business
 # days after the day the failures began.
 RETRY_BUSINESS_DAYS = 3
@@ -121,7 +131,7 @@ def _nudge_buttons(ctx: Context, interview: Interview) -> list[Choice]:
     return [
         ctx.button("reminders.button.followed", f"f:{iid}:done"),
         ctx.button("reminders.button.result_came", f"i:{iid}:res"),
-        ctx.button("reminders.button.later", f"f:{iid}:later", days=AGAIN_DAYS),
+        ctx.button("reminders.button.later", f"f:{iid}:later"),
         ctx.button("reminders.button.mute", f"f:{iid}:mute"),
     ]
 
@@ -131,7 +141,7 @@ def _recheck_buttons(ctx: Context, interview: Interview) -> list[Choice]:
     return [
         ctx.button("reminders.button.followed", f"f:{iid}:done"),
         ctx.button("reminders.button.result_came", f"i:{iid}:res"),
-        ctx.button("reminders.button.wait", f"f:{iid}:wait", days=WAIT_BUSINESS_DAYS),
+        ctx.button("reminders.button.later", f"f:{iid}:wait"),
         ctx.button("reminders.button.mute", f"f:{iid}:mute"),
     ]
 
@@ -157,7 +167,7 @@ async def _recheck(ctx: Context, interview: Interview) -> list[Reply]:
     allow = planning.waiting_tags(interview.contact_method)
     [care] = planning.pick_tips(ctx, "pools.mental_care", 1, allow=allow)
     advice = ctx.reply(
-        ctx.t("reminders.recheck.advice", care=care, days=WAIT_BUSINESS_DAYS),
+        ctx.t("reminders.recheck.advice", care=care),
         _recheck_buttons(ctx, interview),
     )
     if interview.followed_count == 0 or interview.first_followup_on is None:
@@ -371,10 +381,11 @@ async def followup_action(ctx: Context, args: list[str]) -> list[Reply]:
     op = args[1]
     if op == "done":
         return await _followed(ctx, interview)
-    if op == "later":
-        return await _snooze(ctx, interview, ReminderKind.FOLLOWUP_LATER)
-    if op == "wait":
-        return await _snooze(ctx, interview, ReminderKind.RECHECK_LATER)
+    if op in SNOOZED_KIND:
+        return _snooze_choices(ctx, interview, op)
+    snooze = _SNOOZE_OPS.get(op)
+    if snooze is not None:
+        return await _snooze(ctx, interview, *snooze)
     if op == "more":
         return await _wait_more(ctx, interview)
     if op == "none":
@@ -402,13 +413,40 @@ async def _followed(ctx: Context, interview: Interview) -> list[Reply]:
     ]
 
 
-async def _snooze(ctx: Context, interview: Interview, kind: ReminderKind) -> list[Reply]:
+def _snooze_choices(ctx: Context, interview: Interview, op: str) -> list[Reply]:
+    """後で: when to come back (明日, 3日後, 来週), each a button that says its day at once."""
+    iid = interview.id
+    return [
+        ctx.reply(
+            ctx.t("reminders.action.snooze_when", company=interview.company),
+            [
+                ctx.button("reminders.button.snooze_tomorrow", f"f:{iid}:{op}{SNOOZE_TOMORROW}"),
+                ctx.button(
+                    "reminders.button.snooze_days", f"f:{iid}:{op}{SNOOZE_DAYS}", days=AGAIN_DAYS
+                ),
+                ctx.button("reminders.button.snooze_next_week", f"f:{iid}:{op}{SNOOZE_NEXT_WEEK}"),
+            ],
+            columns=3,
+        )
+    ]
+
+
+async def _snooze(
+    ctx: Context, interview: Interview, kind: ReminderKind, choice: str
+) -> list[Reply]:
+    # A snooze comes back as its own kind, which does not use up one of the nudges.
     interview.muted = False
-    if kind is ReminderKind.FOLLOWUP_LATER:
-        due = await planning.schedule_again(ctx, interview, kind, AGAIN_DAYS)
-    else:
-        due = await planning.schedule_in_business_days(ctx, interview, kind, WAIT_BUSINESS_DAYS)
+    due = await planning.schedule_snooze(ctx, interview, kind, snooze_day(ctx.today, choice))
     return [ctx.reply(ctx.t("reminders.action.later", when=ctx.fmt_datetime(due)), main_menu(ctx))]
+
+
+def snooze_day(today: date, choice: str) -> date:
+    """The day a snooze choice names, before the move onto a business day."""
+    if choice == SNOOZE_TOMORROW:
+        return today + timedelta(days=1)
+    if choice == SNOOZE_DAYS:
+        return today + timedelta(days=AGAIN_DAYS)
+    return calendar.first_business_day_of_next_week(today)
 
 
 async def _wait_more(ctx: Context, interview: Interview) -> list[Reply]:

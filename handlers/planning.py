@@ -109,6 +109,13 @@ async def schedule_again(
     return await _replace_pending(ctx, interview, kind, day)
 
 
+async def schedule_snooze(
+    ctx: Context, interview: Interview, kind: ReminderKind, day: date
+) -> datetime:
+    """A snoozed reminder on ``day`` (or the business day after), at the reminder hour."""
+    return await _replace_pending(ctx, interview, kind, calendar.next_business_day(day))
+
+
 async def schedule_in_business_days(
     ctx: Context, interview: Interview, kind: ReminderKind, business_days: int
 ) -> datetime:

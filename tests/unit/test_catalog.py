@@ -78,7 +78,7 @@ def test_plural_entries_have_exactly_the_forms_their_locale_needs(catalog: Catal
         ("list.header", "count", {}, "You have 1 interview on record.", "2 interviews"),
         ("privacy.export_ready", "count", {}, "(1 interview)", "(2 interviews)"),
         ("list.progress", "total", {"bar": "", "waited": 0}, "0/1 day", "0/2 days"),
-        ("reminders.button.later", "days", {}, "in 1 day", "in 2 days"),
+        ("reminders.button.snooze_days", "days", {}, "In 1 day", "In 2 days"),
     ],
 )
 def test_english_counts_of_one_read_right(
