@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from domain import calendar
 from domain.parsing import parse_id
-from domain.protocol import Choice, Reply
+from domain.protocol import Choice, Priority, Reply
 from handlers import followup_texts as texts
 from handlers import outcome, planning
 from handlers.context import Context
@@ -146,7 +146,41 @@ def _recheck_buttons(ctx: Context, interview: Interview) -> list[Choice]:
     ]
 
 
+async def _callback(ctx: Context, interview: Interview) -> list[Reply]:
+    """After a promise of a moment (明日15時まで): did the call come? If not, a call script.
+
+    It speaks of the moment only: no "the promised day has passed", no count of days.
+    """
+    agent = texts.is_agent(interview)
+    check = ctx.t(
+        "reminders.callback.check",
+        company=interview.company,
+        at=texts.promised_at(ctx, interview),
+        checks=_checks(ctx, interview),
+    )
+    lines = [ctx.t("reminders.followup.agent" if agent else "reminders.callback.script")]
+    contact = texts.contact_line(
+        ctx, interview.agent_contact if agent else interview.interviewer_contact
+    )
+    if contact is not None:
+        lines.append(contact)
+    lines.append(ctx.t("reminders.followup.call_hours"))
+    items = (
+        texts.copy_items(ctx, interview, "agent", texts.PHONE_FIRST)
+        if agent
+        else texts.copy_items(ctx, interview, texts.CALLBACK, texts.CALLBACK_PARTS)
+    )
+    closing = ctx.t("reminders.callback.closing", days=RECHECK_BUSINESS_DAYS)
+    return [
+        _with_hints(ctx, interview, check),
+        ctx.reply("\n\n".join(line.strip("\n") for line in lines), copy_items=items),
+        ctx.reply(closing, _nudge_buttons(ctx, interview)),
+    ]
+
+
 async def _followup(ctx: Context, interview: Interview) -> list[Reply]:
+    if texts.is_timed(interview):
+        return await _callback(ctx, interview)
     allow = planning.waiting_tags(interview.contact_method)
     [encouragement] = planning.pick_tips(ctx, "pools.encouragement", 1, allow=allow)
     [care] = planning.pick_tips(ctx, "pools.mental_care", 1, allow=allow, avoid=[encouragement])
@@ -297,6 +331,8 @@ KINDS = ReminderKinds(
             stale_from=_halfway_stale_from,
             enabled=_halfway_enabled,
             business_days_only=True,
+            # Nice to have: the first to go when LINE's monthly pushes run short.
+            priority=Priority.OPTIONAL,
         ),
         ReminderKindSpec(
             kind=ReminderKind.FOLLOWUP.value,

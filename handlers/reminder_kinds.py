@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from domain import calendar
-from domain.protocol import Reply
+from domain.protocol import Priority, Reply
 from handlers import planning
 from handlers.context import Context
 from storage.models import Interview, InterviewStatus
@@ -74,6 +74,9 @@ class ReminderKindSpec:
     enabled: Enabled = always
     # Counts towards the at-most-N follow-up nudges an interview gets.
     counts_as_nudge: bool = False
+    # OPTIONAL: held (cancelled, with a reason) when the channel says its pushes run short,
+    # so what is left of LINE's monthly quota goes to the follow-ups.
+    priority: Priority = Priority.ESSENTIAL
 
 
 class ReminderKinds:
@@ -103,6 +106,10 @@ class ReminderKinds:
         return ReminderKinds(
             [*self._specs.values(), spec], nudge_limit=self.nudge_limit, past_limit=self.past_limit
         )
+
+    def priority(self, interview: Interview, kind: str) -> Priority:
+        """How much a row of ``kind`` matters (the closing offer matters like a nudge)."""
+        return self._effective(interview, kind).priority
 
     def spec(self, kind: str) -> ReminderKindSpec:
         try:

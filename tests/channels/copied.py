@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from bot.bootstrap import Renraku
-from handlers import followup
+from handlers import followup_texts
 from handlers.context import Context
 
 _PART_NUMBER = re.compile(r" (\d+)/(\d+)$")
@@ -22,7 +22,9 @@ async def filled_templates(
         assert user is not None
         [interview] = await uow.interviews.for_user(user.id)
         ctx = Context(uow=uow, user=user, catalog=app.catalog, now=now, dialogue=None)
-        return {item.label: item.text for item in followup.copy_items(ctx, interview, template)}
+        return {
+            item.label: item.text for item in followup_texts.copy_items(ctx, interview, template)
+        }
 
 
 def pasted(buttons: list[tuple[str, str]]) -> dict[str, list[str]]:
