@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     line_api_base_url: str = "https://api.line.me"
     # Push requests per second, per replica; LINE allows a channel 2,000 a second.
     line_push_rate: float = Field(default=100.0, gt=0)
+    # LINE's monthly push quota runs low below 10 % left or fewer than this many pushes;
+    # then only follow-ups go out (halfway nudges and other optional kinds are held).
+    line_quota_reserve: int = Field(default=50, ge=0)
     public_base_url: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)

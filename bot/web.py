@@ -37,6 +37,8 @@ REMINDER_OUTCOMES = (
     "deferred",
     "throttled",
     "stopping",
+    # An optional kind not sent because the channel's pushes run short (LINE's quota).
+    "held_for_quota",
 )
 
 
@@ -73,6 +75,11 @@ class Metrics:
             "renraku_webhook_rejected_total",
             "Webhook requests refused",
             ["channel"],
+            registry=self.registry,
+        )
+        self.line_quota_exhausted = Counter(
+            "renraku_line_quota_exhausted_total",
+            "Pushes LINE refused because the monthly message quota is used up",
             registry=self.registry,
         )
         self.channel_errors = Counter(

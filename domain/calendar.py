@@ -16,7 +16,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +31,7 @@ __all__ = [
     "at_local_hour",
     "days_between",
     "defer_out_of_quiet_hours",
+    "first_business_day_of_next_week",
     "followup_day",
     "halfway_day",
     "in_quiet_hours",
@@ -41,6 +42,7 @@ __all__ = [
     "promised_day",
     "recheck_day",
     "schedule_at",
+    "timed_checkin",
     "to_local",
 ]
 
@@ -58,6 +60,8 @@ class PeriodUnit(enum.StrEnum):
     WEEKS = "weeks"
     MONTHS = "months"
     DATE = "date"
+    # A moment ("明日15時までにお電話します"): a wall-clock time in the user's zone.
+    AT = "at"
     UNSPECIFIED = "none"
 
 
@@ -73,6 +77,13 @@ MAX_AMOUNT: Mapping[PeriodUnit, int] = MappingProxyType(
 
 _COUNTED_STORAGE = re.compile(r"(days|bdays|weeks|months):([1-9][0-9]{0,3})")
 _DATE_STORAGE = re.compile(r"date:([0-9]{4}-[0-9]{2}-[0-9]{2})")
+# "at:2026-12-10T15:00+09:00": the promised moment with the user's UTC offset at the time.
+_AT_STORAGE = re.compile(r"at:([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2})")
+
+CHECKIN_AFTER_MOMENT = timedelta(minutes=30)
+"""How long after a promised moment the user is asked whether the call came."""
+OFFICE_HOURS = (time(9, 0), time(18, 0))
+"""When a company can be called: [start, end) local time on a business day."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,18 @@ class PromisedPeriod:
     unit: PeriodUnit
     amount: int = 0
     until: date | None = None
+    # Only for AT: the promised moment, aware, on the wall clock of the user's zone.
+    at: datetime | None = None
 
     def __post_init__(self) -> None:
         """Reject combinations that mean nothing (e.g. DATE without a date, 0 weeks)."""
+        if self.unit is PeriodUnit.AT:
+            if self.at is None or self.until is not None or self.amount != 0:
+                raise ValueError("an AT period needs `at` and neither amount nor until")
+            _require_aware(self.at)
+            return
+        if self.at is not None:
+            raise ValueError(f"a {self.unit.name} period takes no `at`")
         if self.unit is PeriodUnit.DATE:
             if self.until is None or self.amount != 0:
                 raise ValueError("a DATE period needs `until` and no amount")
@@ -103,6 +123,8 @@ class PromisedPeriod:
         """Encode compactly, e.g. "days:10", "bdays:5", "date:2026-12-10", "none"."""
         if self.unit is PeriodUnit.UNSPECIFIED:
             return "none"
+        if self.at is not None:  # only AT periods carry a moment
+            return f"at:{self.at.isoformat(timespec='minutes')}"
         if self.until is not None:  # only DATE periods carry a date (see __post_init__)
             return f"date:{self.until.isoformat()}"
         return f"{self.unit.value}:{self.amount}"
@@ -116,6 +138,8 @@ class PromisedPeriod:
             return cls(PeriodUnit(m.group(1)), int(m.group(2)))
         if m := _DATE_STORAGE.fullmatch(s):
             return cls(PeriodUnit.DATE, until=date.fromisoformat(m.group(1)))
+        if m := _AT_STORAGE.fullmatch(s):
+            return cls(PeriodUnit.AT, at=datetime.fromisoformat(m.group(1)))
         raise ValueError(f"not a stored promised period: {s!r}")
 
 
@@ -156,6 +180,11 @@ def add_business_days(d: date, n: int) -> date:
     return _jp_holidays().get_nth_working_day(d, n)
 
 
+def first_business_day_of_next_week(d: date) -> date:
+    """The first business day of the week (Monday to Sunday) after the one d is in."""
+    return next_business_day(d + timedelta(days=7 - d.weekday()))
+
+
 def _add_months(d: date, months: int) -> date:
     """Add calendar months, clamping the day to the target month's end (1/31 + 1 = 2/28)."""
     index = d.year * 12 + (d.month - 1) + months
@@ -178,6 +207,8 @@ def promised_day(interview_date: date, period: PromisedPeriod) -> date:
             return add_business_days(interview_date, period.amount)
         case PeriodUnit.DATE if period.until is not None:  # always set: see __post_init__
             return period.until
+        case PeriodUnit.AT if period.at is not None:  # the day of the moment, where it was said
+            return period.at.date()
         case _:  # UNSPECIFIED: nothing was promised
             return interview_date + timedelta(days=DEFAULT_WAIT_DAYS)
 
@@ -211,6 +242,34 @@ def halfway_day(interview_date: date, due: date) -> date | None:
             return day
         day -= timedelta(days=1)
     return None
+
+
+def timed_checkin(
+    promised_at: datetime,
+    tz: str,
+    reminder_hour: int,
+    quiet_start: int | None,
+    quiet_end: int | None,
+) -> datetime:
+    """When to ask about a promise made for a moment: 30 minutes after it, in office hours.
+
+    A check-in that would fall outside 9:00-18:00 of a business day (a 17:45 promise, a
+    Friday-evening one) comes at the user's reminder hour of the next business day instead;
+    one before 9:00 on a business day, at that day's reminder hour.
+    """
+    _require_aware(promised_at)
+    moment = promised_at + CHECKIN_AFTER_MOMENT
+    local = moment.astimezone(_zone(tz))
+    day = local.date()
+    if is_business_day(day):
+        opens, closes = OFFICE_HOURS
+        if opens <= local.time().replace(tzinfo=None) < closes:
+            return defer_out_of_quiet_hours(moment, tz, quiet_start, quiet_end)
+        if local.time().replace(tzinfo=None) < opens:
+            same_day = schedule_at(day, reminder_hour, tz, quiet_start, quiet_end)
+            if same_day >= moment:
+                return same_day
+    return schedule_at(add_business_days(day, 1), reminder_hour, tz, quiet_start, quiet_end)
 
 
 def recheck_day(from_day: date, business_days: int = 3) -> date:

@@ -198,6 +198,23 @@ class Downloads(Protocol):
     async def host_image(self, address: Address, image: Image) -> HostedImage | None: ...
 
 
+class Priority(enum.StrEnum):
+    """How much a reminder kind matters when a channel's pushes run short (LINE's quota)."""
+
+    ESSENTIAL = "essential"  # follow-ups and re-checks: sent while anything is sent
+    OPTIONAL = "optional"  # halfway nudges, preparation lines, digests: held first
+
+
+class QuotaAware(Protocol):
+    """A channel whose pushes cost a limited budget (LINE's monthly quota).
+
+    Only such a channel has ``has_room``; the dispatcher asks it before composing a reminder
+    of an optional kind, and a channel without it always has room.
+    """
+
+    async def has_room(self, priority: Priority) -> bool: ...
+
+
 class Pusher(Protocol):
     """A channel's way of sending unsolicited messages (reminders).
 

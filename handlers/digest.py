@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from domain import calendar
-from domain.protocol import Reply
+from domain.protocol import Priority, Reply
 from handlers import followup_texts as texts
 from handlers import planning
 from handlers.context import Context
@@ -196,4 +196,6 @@ SPEC = UserKindSpec(
     business_days_only=True,
     stale_from=_stale_from,
     enabled=_enabled,
+    # A weekly overview can wait when LINE's monthly pushes run short; follow-ups cannot.
+    priority=Priority.OPTIONAL,
 )

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from domain import calendar
 from domain.parsing import parse_id
-from domain.protocol import Choice, Reply
+from domain.protocol import Choice, Priority, Reply
 from handlers import digest, outcome, planning
 from handlers import followup_texts as texts
 from handlers.context import Context
@@ -24,9 +24,19 @@ from storage.models import Interview, InterviewStatus, ReminderKind
 # after the last one offers to close the interview as NO_RESPONSE instead.
 MAX_NUDGES = 2
 RECHECK_BUSINESS_DAYS = 3
-WAIT_BUSINESS_DAYS = 3
 WAIT_MORE_BUSINESS_DAYS = 5
 AGAIN_DAYS = 3
+# 後で on a follow-up (``later``) or a re-check (``wait``) offers these; the button of a choice
+# is the op followed by the choice: ``later1`` (明日), ``later3`` (3日後), ``laterw`` (来週).
+SNOOZE_TOMORROW = "1"
+SNOOZE_DAYS = "3"
+SNOOZE_NEXT_WEEK = "w"
+SNOOZED_KIND = {"later": ReminderKind.FOLLOWUP_LATER, "wait": ReminderKind.RECHECK_LATER}
+_SNOOZE_OPS = {
+    f"{op}{choice}": (kind, choice)
+    for op, kind in SNOOZED_KIND.items()
+    for choice in (SNOOZE_TOMORROW, SNOOZE_DAYS, SNOOZE_NEXT_WEEK)
+}
 # A follow-up or re-check the platform keeps failing is retried through this many business
 # days after the day the failures began.
 RETRY_BUSINESS_DAYS = 3
@@ -121,7 +131,7 @@ def _nudge_buttons(ctx: Context, interview: Interview) -> list[Choice]:
     return [
         ctx.button("reminders.button.followed", f"f:{iid}:done"),
         ctx.button("reminders.button.result_came", f"i:{iid}:res"),
-        ctx.button("reminders.button.later", f"f:{iid}:later", days=AGAIN_DAYS),
+        ctx.button("reminders.button.later", f"f:{iid}:later"),
         ctx.button("reminders.button.mute", f"f:{iid}:mute"),
     ]
 
@@ -131,12 +141,46 @@ def _recheck_buttons(ctx: Context, interview: Interview) -> list[Choice]:
     return [
         ctx.button("reminders.button.followed", f"f:{iid}:done"),
         ctx.button("reminders.button.result_came", f"i:{iid}:res"),
-        ctx.button("reminders.button.wait", f"f:{iid}:wait", days=WAIT_BUSINESS_DAYS),
+        ctx.button("reminders.button.later", f"f:{iid}:wait"),
         ctx.button("reminders.button.mute", f"f:{iid}:mute"),
     ]
 
 
+async def _callback(ctx: Context, interview: Interview) -> list[Reply]:
+    """After a promise of a moment (明日15時まで): did the call come? If not, a call script.
+
+    It speaks of the moment only: no "the promised day has passed", no count of days.
+    """
+    agent = texts.is_agent(interview)
+    check = ctx.t(
+        "reminders.callback.check",
+        company=interview.company,
+        at=texts.promised_at(ctx, interview),
+        checks=_checks(ctx, interview),
+    )
+    lines = [ctx.t("reminders.followup.agent" if agent else "reminders.callback.script")]
+    contact = texts.contact_line(
+        ctx, interview.agent_contact if agent else interview.interviewer_contact
+    )
+    if contact is not None:
+        lines.append(contact)
+    lines.append(ctx.t("reminders.followup.call_hours"))
+    items = (
+        texts.copy_items(ctx, interview, "agent", texts.PHONE_FIRST)
+        if agent
+        else texts.copy_items(ctx, interview, texts.CALLBACK, texts.CALLBACK_PARTS)
+    )
+    closing = ctx.t("reminders.callback.closing", days=RECHECK_BUSINESS_DAYS)
+    return [
+        _with_hints(ctx, interview, check),
+        ctx.reply("\n\n".join(line.strip("\n") for line in lines), copy_items=items),
+        ctx.reply(closing, _nudge_buttons(ctx, interview)),
+    ]
+
+
 async def _followup(ctx: Context, interview: Interview) -> list[Reply]:
+    if texts.is_timed(interview):
+        return await _callback(ctx, interview)
     allow = planning.waiting_tags(interview.contact_method)
     [encouragement] = planning.pick_tips(ctx, "pools.encouragement", 1, allow=allow)
     [care] = planning.pick_tips(ctx, "pools.mental_care", 1, allow=allow, avoid=[encouragement])
@@ -157,7 +201,7 @@ async def _recheck(ctx: Context, interview: Interview) -> list[Reply]:
     allow = planning.waiting_tags(interview.contact_method)
     [care] = planning.pick_tips(ctx, "pools.mental_care", 1, allow=allow)
     advice = ctx.reply(
-        ctx.t("reminders.recheck.advice", care=care, days=WAIT_BUSINESS_DAYS),
+        ctx.t("reminders.recheck.advice", care=care),
         _recheck_buttons(ctx, interview),
     )
     if interview.followed_count == 0 or interview.first_followup_on is None:
@@ -287,6 +331,8 @@ KINDS = ReminderKinds(
             stale_from=_halfway_stale_from,
             enabled=_halfway_enabled,
             business_days_only=True,
+            # Nice to have: the first to go when LINE's monthly pushes run short.
+            priority=Priority.OPTIONAL,
         ),
         ReminderKindSpec(
             kind=ReminderKind.FOLLOWUP.value,
@@ -373,10 +419,11 @@ async def followup_action(ctx: Context, args: list[str]) -> list[Reply]:
     op = args[1]
     if op == "done":
         return await _followed(ctx, interview)
-    if op == "later":
-        return await _snooze(ctx, interview, ReminderKind.FOLLOWUP_LATER)
-    if op == "wait":
-        return await _snooze(ctx, interview, ReminderKind.RECHECK_LATER)
+    if op in SNOOZED_KIND:
+        return _snooze_choices(ctx, interview, op)
+    snooze = _SNOOZE_OPS.get(op)
+    if snooze is not None:
+        return await _snooze(ctx, interview, *snooze)
     if op == "more":
         return await _wait_more(ctx, interview)
     if op == "none":
@@ -404,13 +451,40 @@ async def _followed(ctx: Context, interview: Interview) -> list[Reply]:
     ]
 
 
-async def _snooze(ctx: Context, interview: Interview, kind: ReminderKind) -> list[Reply]:
+def _snooze_choices(ctx: Context, interview: Interview, op: str) -> list[Reply]:
+    """後で: when to come back (明日, 3日後, 来週), each a button that says its day at once."""
+    iid = interview.id
+    return [
+        ctx.reply(
+            ctx.t("reminders.action.snooze_when", company=interview.company),
+            [
+                ctx.button("reminders.button.snooze_tomorrow", f"f:{iid}:{op}{SNOOZE_TOMORROW}"),
+                ctx.button(
+                    "reminders.button.snooze_days", f"f:{iid}:{op}{SNOOZE_DAYS}", days=AGAIN_DAYS
+                ),
+                ctx.button("reminders.button.snooze_next_week", f"f:{iid}:{op}{SNOOZE_NEXT_WEEK}"),
+            ],
+            columns=3,
+        )
+    ]
+
+
+async def _snooze(
+    ctx: Context, interview: Interview, kind: ReminderKind, choice: str
+) -> list[Reply]:
+    # A snooze comes back as its own kind, which does not use up one of the nudges.
     interview.muted = False
-    if kind is ReminderKind.FOLLOWUP_LATER:
-        due = await planning.schedule_again(ctx, interview, kind, AGAIN_DAYS)
-    else:
-        due = await planning.schedule_in_business_days(ctx, interview, kind, WAIT_BUSINESS_DAYS)
+    due = await planning.schedule_snooze(ctx, interview, kind, snooze_day(ctx.today, choice))
     return [ctx.reply(ctx.t("reminders.action.later", when=ctx.fmt_datetime(due)), main_menu(ctx))]
+
+
+def snooze_day(today: date, choice: str) -> date:
+    """The day a snooze choice names, before the move onto a business day."""
+    if choice == SNOOZE_TOMORROW:
+        return today + timedelta(days=1)
+    if choice == SNOOZE_DAYS:
+        return today + timedelta(days=AGAIN_DAYS)
+    return calendar.first_business_day_of_next_week(today)
 
 
 async def _wait_more(ctx: Context, interview: Interview) -> list[Reply]:

@@ -18,6 +18,9 @@ COPY_PARTS = ("email_subject", "email_body", "phone_script")
 # Phone first when the result was to come by phone: the user is most likely to call.
 PHONE_FIRST = ("phone_script", "email_subject", "email_body")
 TEMPLATES = ("followup", "recheck", "agent", "offer")
+# A promise of a moment: one phone script, to call when the moment has passed.
+CALLBACK = "callback"
+CALLBACK_PARTS = ("phone_script",)
 APPLIED_VIA_AGENT = "agent"
 
 
@@ -115,6 +118,17 @@ def was_promised(interview: Interview) -> bool:
     return PromisedPeriod.from_storage(interview.promised).unit is not PeriodUnit.UNSPECIFIED
 
 
+def is_timed(interview: Interview) -> bool:
+    """The company promised a moment (明日15時まで), not a day."""
+    return PromisedPeriod.from_storage(interview.promised).unit is PeriodUnit.AT
+
+
+def promised_at(ctx: Context, interview: Interview) -> str:
+    """The promised moment as the user's clock shows it (12月10日(木) 15:00), else ''."""
+    moment = PromisedPeriod.from_storage(interview.promised).at
+    return ctx.fmt_datetime(moment) if moment is not None else ""
+
+
 def elapsed(ctx: Context, days: int) -> str:
     """How long since the interview, as a mail says it: 10日, 2週間, 2週間以上."""
     weeks, rest = divmod(max(days, 1), 7)
@@ -189,6 +203,7 @@ def fields(ctx: Context, interview: Interview) -> dict[str, str]:
         "promise_spoken": promise_line(ctx, interview, "spoken"),
         "promise_agent": promise_line(ctx, interview, "agent"),
         "first_followup": first_followup(ctx, interview),
+        "promised_at": promised_at(ctx, interview),
         "agent_to": agent_to(ctx, interview),
         "agent_spoken": agent_spoken(ctx, interview),
     }

@@ -363,7 +363,7 @@ async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) 
             return _accept_period(ctx, q, data, PROMISE_PRESETS[reply.value])
         if reply.text is None:
             return _problem(ctx, data, "interview.use_buttons")
-        period = parse_period(reply.text, ctx.today)
+        period = parse_period(reply.text, ctx.today, ctx.user.timezone)
         if period is None:
             return _problem(ctx, data, "interview.bad_period")
         return _accept_period(ctx, q, data, period)
@@ -396,6 +396,10 @@ async def _take_follow_up(
             return _problem(ctx, data, "interview.use_buttons")
         parsed = parse_date(reply.text, ctx.today, prefer="future")
         if parsed is None:
+            # A date with a time of day (12/10 15時) is a promise of that moment.
+            timed = parse_period(reply.text, ctx.today, ctx.user.timezone)
+            if timed is not None and timed.unit is PeriodUnit.AT:
+                return _accept_period(ctx, parent, data, timed)
             return _problem(ctx, data, "interview.bad_date")
         return _accept_period(ctx, parent, data, PromisedPeriod(PeriodUnit.DATE, until=parsed))
     if follow_up.kind is AnswerKind.DATE:
@@ -432,7 +436,9 @@ def _accept_period(
 ) -> list[Reply] | None:
     interview_date = date.fromisoformat(data[q.counted_from])
     deadline = calendar.promised_day(interview_date, period)
-    if deadline <= interview_date:
+    # A moment may be later on the interview day itself (今日の17時までに).
+    timed = period.unit is PeriodUnit.AT
+    if deadline < interview_date or (deadline == interview_date and not timed):
         return _problem(ctx, data, "interview.promise_before_interview")
     if (deadline - interview_date).days > LONGEST_PROMISE_DAYS:
         return _problem(ctx, data, "interview.promise_too_far")
@@ -441,6 +447,8 @@ def _accept_period(
     key = (
         "interview.promise_echo_none"
         if period.unit is PeriodUnit.UNSPECIFIED
+        else "interview.promise_echo_at"
+        if timed
         else "interview.promise_echo"
     )
     return [ctx.reply(ctx.t(key, promised=describe_period(ctx, period), due=ctx.fmt_date(due)))]
@@ -453,6 +461,8 @@ def describe_period(ctx: Context, period: PromisedPeriod, *, catalog_table: str 
     """Phrase a promised period: ``period.*`` for cards, ``template_period.*`` in templates."""
     if period.unit is PeriodUnit.DATE and period.until is not None:
         return ctx.t(f"{catalog_table}.date", date=ctx.fmt_date(period.until))
+    if period.unit is PeriodUnit.AT and period.at is not None:
+        return ctx.t(f"{catalog_table}.at", at=ctx.fmt_datetime(period.at))
     return ctx.t(f"{catalog_table}.{period.unit.name.lower()}", n=period.amount)
 
 
@@ -469,6 +479,8 @@ def _shown(ctx: Context, q: Question, data: dict[str, Any]) -> str:
     if q.kind is AnswerKind.PERIOD:
         interview_date = date.fromisoformat(data[q.counted_from])
         period = PromisedPeriod.from_storage(value)
+        if period.unit is PeriodUnit.AT:  # the moment says its own day
+            return describe_period(ctx, period)
         return ctx.t(
             "interview.summary.period",
             promised=describe_period(ctx, period),

@@ -70,6 +70,26 @@ def promised_followup_day(interview: Interview) -> date:
     return calendar.followup_day(interview.interview_date, period)
 
 
+def promised_moment_of(interview: Interview) -> datetime | None:
+    """The moment a promise of a time runs out (明日15時まで); None for a promise of a day."""
+    return PromisedPeriod.from_storage(interview.promised).at
+
+
+def _checkin(ctx: Context, interview: Interview) -> datetime:
+    """A promise of a day: its follow-up day; of a moment: 30 minutes after, in office hours."""
+    moment = promised_moment_of(interview)
+    if moment is None:
+        return _send_moment(ctx, promised_followup_day(interview))
+    user = ctx.user
+    checkin = calendar.timed_checkin(
+        moment, user.timezone, user.reminder_hour, user.quiet_start, user.quiet_end
+    )
+    if checkin >= ctx.now:
+        return checkin
+    # Recorded after the moment had passed: as soon as a business day allows.
+    return _send_moment(ctx, ctx.today)
+
+
 async def plan(ctx: Context, interview: Interview) -> datetime:
     """Write the halfway nudge and the follow-up; return the check-in moment.
 
@@ -77,7 +97,7 @@ async def plan(ctx: Context, interview: Interview) -> datetime:
     An interview recorded after that day has passed gets its follow-up right away (outside
     quiet hours, on a business day) rather than never.
     """
-    checkin = _send_moment(ctx, promised_followup_day(interview))
+    checkin = _checkin(ctx, interview)
     _add(ctx, interview, ReminderKind.FOLLOWUP, checkin)
     halfway = calendar.halfway_day(interview.interview_date, promised_day_of(interview))
     if ctx.user.halfway_nudge and halfway is not None:
@@ -107,6 +127,13 @@ async def schedule_again(
     """The same reminder again after some calendar days, moved onto a business day."""
     day = calendar.next_business_day(ctx.today + timedelta(days=days))
     return await _replace_pending(ctx, interview, kind, day)
+
+
+async def schedule_snooze(
+    ctx: Context, interview: Interview, kind: ReminderKind, day: date
+) -> datetime:
+    """A snoozed reminder on ``day`` (or the business day after), at the reminder hour."""
+    return await _replace_pending(ctx, interview, kind, calendar.next_business_day(day))
 
 
 async def schedule_in_business_days(

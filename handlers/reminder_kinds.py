@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from domain import calendar
-from domain.protocol import Reply
+from domain.protocol import Priority, Reply
 from handlers import planning
 from handlers.context import Context
 from storage.models import Interview, InterviewStatus
@@ -93,6 +93,9 @@ class ReminderKindSpec:
     enabled: Enabled = always
     # Counts towards the at-most-N follow-up nudges an interview gets.
     counts_as_nudge: bool = False
+    # OPTIONAL: held (cancelled, with a reason) when the channel says its pushes run short,
+    # so what is left of LINE's monthly quota goes to the follow-ups.
+    priority: Priority = Priority.ESSENTIAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,7 @@ class UserKindSpec:
     # From this local day on the row is skipped (not sent late), and its next one planned.
     stale_from: UserStaleFrom | None = None
     enabled: Enabled = always
+    priority: Priority = Priority.ESSENTIAL
 
 
 AnySpec = ReminderKindSpec | UserKindSpec
@@ -141,6 +145,13 @@ class ReminderKinds:
         return ReminderKinds(
             [*self._specs.values(), spec], nudge_limit=self.nudge_limit, past_limit=self.past_limit
         )
+
+    def priority(self, interview: Interview | None, kind: str) -> Priority:
+        """How much a row of ``kind`` matters (the closing offer matters like a nudge)."""
+        spec = self.spec(kind)
+        if isinstance(spec, UserKindSpec) or interview is None:
+            return spec.priority
+        return self._effective(interview, kind).priority
 
     def spec(self, kind: str) -> AnySpec:
         try:

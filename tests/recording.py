@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from domain.protocol import Reply, one_part_per_reply
@@ -56,6 +57,14 @@ class RecordingPusher:
     # The process dies (once) as it is about to deliver the message with this number.
     die_at_message: int | None = None
     delivered_messages: int = 0
+    # Set: every push waits (up to ``gate_timeout`` real seconds) until this many are in
+    # flight at once; from then on the gate stays open. Makes "side by side" deterministic.
+    gate: int | None = None
+    gate_timeout: float = 5.0
+    gate_opened: asyncio.Event = field(default_factory=asyncio.Event)
+    # The most pushes in flight at once to any one chat.
+    most_in_flight_for_one: int = 0
+    _in_flight_to: dict[str, int] = field(default_factory=dict)
 
     def fail_next(self, external_id: str, *errors: Exception) -> None:
         self.queued_errors.setdefault(external_id, []).extend(errors)
@@ -67,10 +76,20 @@ class RecordingPusher:
         self.calls += 1
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        mine = self._in_flight_to.get(external_id, 0) + 1
+        self._in_flight_to[external_id] = mine
+        self.most_in_flight_for_one = max(self.most_in_flight_for_one, mine)
         try:
+            if self.gate is not None:
+                if self.in_flight >= self.gate:
+                    self.gate_opened.set()
+                # A timeout lets the push go on; the test's count then shows what was missing.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.gate_opened.wait(), self.gate_timeout)
             await asyncio.sleep(self.latency)
         finally:
             self.in_flight -= 1
+            self._in_flight_to[external_id] -= 1
         queued = self.queued_errors.get(external_id)
         if queued:
             raise queued.pop(0)

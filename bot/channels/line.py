@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -48,6 +48,7 @@ from domain.protocol import (
     Incoming,
     Kind,
     PermanentFailure,
+    Priority,
     Received,
     RecipientGone,
     Reply,
@@ -64,6 +65,28 @@ PRODUCTION_DATA_API = "https://api-data.line.me"
 RETRY_KEY_NAMESPACE = uuid.UUID("3f1f8c1e-2b7a-4c56-9a53-6b1d2f3e4a50")
 
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+
+
+# LINE's monthly push quota: read at most this often, low below this share left (or below
+# LINE_QUOTA_RESERVE pushes), and once it is used up a reminder waits this long to try again.
+QUOTA_CACHE_SECONDS = 300.0
+QUOTA_LOW_SHARE = 0.10
+QUOTA_USED_UP_WAIT = 3600.0
+_MONTHLY_LIMIT = "monthly limit"
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """This month's pushes: the limit (None: no limit) and how many were used."""
+
+    limit: int | None
+    used: int
+
+    def low(self, reserve: int) -> bool:
+        if self.limit is None:
+            return False
+        left = self.limit - self.used
+        return left < max(self.limit * QUOTA_LOW_SHARE, reserve)
 
 
 def data_api_base(api_base_url: str) -> str:
@@ -151,6 +174,12 @@ class LineChannel:
         # Pushes leave one at a time, 1/rate seconds apart (LINE_PUSH_RATE, per replica);
         # replies answer a reply token and are never held back.
         self._push_pace = AsyncLimiter(1, 1 / settings.line_push_rate)
+        self._quota_reserve = settings.line_quota_reserve
+        self._quota: Quota | None = None
+        self._quota_read_at: float | None = None
+        self._quota_lock = asyncio.Lock()
+        # Set by a "monthly limit" 429 (logged once, until a push gets through again).
+        self._quota_used_up = False
         web.add_post(WEBHOOK_PATH, self._webhook)
 
     # --- life -------------------------------------------------------------------------------
@@ -346,9 +375,59 @@ class LineChannel:
                 _request_timeout=self._request_timeout,
             )
         except ApiException as exc:
+            if _is_monthly_limit(exc):
+                self._note_quota_used_up()
+                # Not a fault of the row: it waits for the quota (a new month, a bigger plan).
+                raise RetryLater("line monthly quota used up", QUOTA_USED_UP_WAIT) from None
             _raise_for_push(exc)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise RetryLater(f"line push failed: {type(exc).__name__}") from None
+        self._quota_used_up = False
+
+    # --- the monthly quota ------------------------------------------------------------------
+
+    async def has_room(self, priority: Priority) -> bool:
+        """Whether a push of ``priority`` should go out: optional ones not when quota runs low.
+
+        A follow-up always tries (a used-up quota makes it wait, see ``push``). When the
+        quota cannot be read, nothing is held back: LINE itself is the last word.
+        """
+        if priority is Priority.ESSENTIAL:
+            return True
+        if self._quota_used_up:
+            return False
+        quota = await self.quota()
+        return quota is None or not quota.low(self._quota_reserve)
+
+    async def quota(self) -> Quota | None:
+        """This month's quota and use, read from LINE at most every few minutes."""
+        async with self._quota_lock:
+            now = time.monotonic()
+            if self._quota_read_at is not None and now - self._quota_read_at < QUOTA_CACHE_SECONDS:
+                return self._quota
+            self._quota_read_at = now
+            if self._api is None:
+                return self._quota
+            try:
+                limit = await self._api.get_message_quota(_request_timeout=self._request_timeout)
+                usage = await self._api.get_message_quota_consumption(
+                    _request_timeout=self._request_timeout
+                )
+            except (ApiException, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                log.warning("line: could not read the message quota: %s", type(exc).__name__)
+                return self._quota
+            limited = str(limit.type.value if limit.type else "") == "limited"
+            self._quota = Quota(
+                limit=int(limit.value or 0) if limited else None,
+                used=int(usage.total_usage or 0),
+            )
+            return self._quota
+
+    def _note_quota_used_up(self) -> None:
+        self._metrics.line_quota_exhausted.inc()
+        if not self._quota_used_up:
+            log.error("line push refused: the monthly message quota is used up")
+        self._quota_used_up = True
 
 
 def _retry_after(exc: ApiException) -> float | None:
@@ -358,6 +437,14 @@ def _retry_after(exc: ApiException) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def _is_monthly_limit(exc: ApiException) -> bool:
+    if exc.status != 429:
+        return False
+    body = exc.body
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+    return _MONTHLY_LIMIT in text.lower()
 
 
 def _raise_for_push(exc: ApiException) -> None:

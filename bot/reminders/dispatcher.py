@@ -68,7 +68,7 @@ class ReminderDispatcher:
             batch_size=batch_size,
         )
         self._preparer = Preparer(
-            uow_factory, catalog, clock, kinds, self._count, worker_id=worker_id
+            uow_factory, catalog, clock, kinds, self._count, worker_id=worker_id, pushers=pushers
         )
         self._sender = Sender(
             pushers,

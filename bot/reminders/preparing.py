@@ -14,17 +14,18 @@ of composing again. The push comes after the commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bot.engine import Clock
 from bot.reminders import composed
 from bot.reminders.claims import Claim
 from bot.reminders.outcomes import Count, RunMemory
 from bot.reminders.sending import Delivery
+from domain.protocol import Priority, Pusher
 from handlers.context import Context
 from handlers.reminder_kinds import Hold, ReminderKinds
 from messages.catalog import Catalog
-from storage.models import ReminderState
+from storage.models import Interview, ReminderState
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,10 @@ class Preparer:
         count: Count,
         *,
         worker_id: str,
+        pushers: Mapping[str, Pusher] | None = None,
     ) -> None:
+        # The app's own mapping, not a copy: channels registered later are asked too.
+        self._pushers: Mapping[str, Pusher] = pushers if pushers is not None else {}
         self._uow_factory = uow_factory
         self._catalog = catalog
         self._clock = clock
@@ -79,6 +83,15 @@ class Preparer:
                 await uow.commit()
                 self._count("throttled")
                 return None
+            if not claim.parts_sent and not await self._has_room(user.channel, interview, claim):
+                # The channel's pushes run short (LINE's monthly quota): what is left goes to
+                # the follow-ups. An optional kind is not worth a push later, so it is dropped.
+                await uow.queue.finish(
+                    claim.id, self._worker_id, ReminderState.CANCELLED, error="LowQuota"
+                )
+                await uow.commit()
+                self._count("held_for_quota")
+                return None
             if claim.parts_sent and claim.composed is not None:
                 # Part of it is out: the rest must be the same text, so it is not composed again.
                 replies = composed.load(claim.composed)
@@ -96,6 +109,15 @@ class Preparer:
             delivery = Delivery(claim, user.channel, user.external_id, replies, first_part)
             await uow.commit()
             return delivery
+
+    async def _has_room(self, channel: str, interview: Interview | None, claim: Claim) -> bool:
+        priority = self._kinds.priority(interview, claim.kind)
+        if priority is Priority.ESSENTIAL:
+            return True
+        has_room = getattr(self._pushers.get(channel), "has_room", None)
+        if has_room is None:  # only a channel with a budget asks
+            return True
+        return bool(await has_room(priority))
 
     async def _hold(self, uow: UnitOfWork, claim: Claim, ctx: Context, reason: Hold) -> None:
         if reason is Hold.DEFER:

@@ -6,10 +6,11 @@ Each answer becomes a PromisedPeriod or None; nothing here raises on user input.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
-from domain.calendar import MAX_AMOUNT, PeriodUnit, PromisedPeriod
+from domain.calendar import MAX_AMOUNT, PeriodUnit, PromisedPeriod, is_time_zone
 from domain.parsing.dates import parse_date
 from domain.parsing.normalise import MAX_PARSE_LEN, normalise
 
@@ -84,6 +85,63 @@ _UNTIL_SUFFIX = re.compile(r"\s*(?:まで|迄)に?$")
 _UNTIL_PREFIX = re.compile(r"^(?:by|until|till|before)\s+", re.IGNORECASE)
 
 
+# A time of day: 15時, 15時30分, 3時半, 午後3時, 15:00, 3pm, 3:30 pm.
+_TIME = re.compile(
+    r"(?<![0-9])(?:(?P<ampm>午前|午後)\s*)?(?P<h>[0-9]{1,2})\s*"
+    r"(?:時\s*(?:(?P<m>[0-9]{1,2})\s*分|(?P<half>半))?|:\s*(?P<mm>[0-9]{2})(?:\s*(?P<ep>am|pm))?"
+    r"|\s*(?P<ep2>am|pm)\b)",
+    re.IGNORECASE,
+)
+# Words that may follow the moment without changing it: までに, 頃, までにお電話します, に連絡.
+_AFTER_TIME = re.compile(
+    r"(?:\s*(?:まで|迄|頃|ごろ|くらい|ぐらい|以内))?(?:\s*(?:に|には|で|です))?"
+    r"(?:\s*(?:お|ご)?(?:電話|連絡|返事|返信|メール|結果)[^0-9]*)?",
+    re.IGNORECASE,
+)
+_BEFORE_DATE = re.compile(r"^(?:by|until|till|before|at|on)(?:\s+|$)", re.IGNORECASE)
+_AFTER_DATE = re.compile(r"\s*(?:の|、|,)?\s*$")
+DEFAULT_ZONE = "Asia/Tokyo"
+
+
+def _hour_minute(m: re.Match[str]) -> tuple[int, int] | None:
+    hour = int(m["h"])
+    minute = 30 if m["half"] else int(m["m"] or m["mm"] or 0)
+    meridiem = (m["ep"] or m["ep2"] or "").lower()
+    if m["ampm"] or meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        afternoon = m["ampm"] == "午後" or meridiem == "pm"
+        hour = hour % 12 + (12 if afternoon else 0)
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        return None
+    return hour, minute
+
+
+def _timed_promise(s: str, today: date, tz: str) -> PromisedPeriod | Literal[False] | None:
+    """A promise of a moment: 明日15時までに, 12/10 15時, 12月10日15:00; False if no time."""
+    m = _TIME.search(s)
+    if m is None:
+        return False
+    before = _AFTER_DATE.sub("", _BEFORE_DATE.sub("", s[: m.start()].strip()))
+    after = s[m.end() :]
+    if _AFTER_TIME.fullmatch(after):
+        said_day = before
+    elif not before:  # the day after the time: "3pm tomorrow", "by 15:00 on Dec 10"
+        said_day = _BEFORE_DATE.sub("", after.strip(" ,"))
+    else:
+        return False
+    hm = _hour_minute(m)
+    if hm is None:
+        return None
+    day = today if not said_day else parse_date(said_day, today, prefer="future")
+    if day is None:
+        return None
+    zone = ZoneInfo(tz if is_time_zone(tz) else DEFAULT_ZONE)
+    moment = datetime(day.year, day.month, day.day, *hm, tzinfo=zone)
+    # The stored offset is the one in force then, so the wall clock reads back the same.
+    return PromisedPeriod(PeriodUnit.AT, at=moment.astimezone(zone))
+
+
 def _number(token: str) -> int | None:
     """Arabic, kanji (一..九十九) or small English number words; None if not a number."""
     if token.isascii() and token.isdigit():
@@ -136,14 +194,18 @@ def _counted_period(s: str) -> PromisedPeriod | Literal[False] | None:
     return PromisedPeriod(unit, amount)
 
 
-def parse_period(text: str, today: date) -> PromisedPeriod | None:
-    """What the company promised ("2週間以内", "5営業日", "12/10", "言われていない"), or None."""
+def parse_period(text: str, today: date, tz: str = DEFAULT_ZONE) -> PromisedPeriod | None:
+    """What the company promised ("2週間以内", "5営業日", "12/10", "明日15時まで",
+    "言われていない"), or None; a time of day is read on the wall clock of ``tz``."""
     s = normalise(text)
     if not s or len(s) > MAX_PARSE_LEN:
         return None
     s = _TRAILING_PUNCT.sub("", s)
     if _UNSPECIFIED.fullmatch(s):
         return PromisedPeriod(PeriodUnit.UNSPECIFIED)
+    timed = _timed_promise(s, today, tz)
+    if timed is not False:
+        return timed
     deadline = _UNTIL_SUFFIX.sub("", _UNTIL_PREFIX.sub("", s))
     if deadline != s:
         until = parse_date(deadline, today, prefer="future")

@@ -208,6 +208,11 @@ class FakeLineApi:
         self._reply_tokens: dict[str, tuple[str, float]] = {}
         self._accepted_retry_keys: dict[str, str] = {}
         self._push_failures: list[_Failure] = []
+        # This month's push quota: None is {"type": "none"} (no limit); pushes accepted this
+        # month count towards it, and past it a push answers LINE's monthly-limit 429.
+        self.quota_limit: int | None = None
+        self.quota_used = 0
+        self.quota_reads = 0
         self._reply_arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -215,6 +220,8 @@ class FakeLineApi:
         routes = self.app.router
         routes.add_post("/v2/bot/message/reply", self._reply)
         routes.add_post("/v2/bot/message/push", self._push)
+        routes.add_get("/v2/bot/message/quota", self._quota)
+        routes.add_get("/v2/bot/message/quota/consumption", self._quota_consumption)
         routes.add_post("/v2/bot/richmenu", self._create_rich_menu)
         routes.add_get("/v2/bot/richmenu/list", self._list_rich_menus)
         routes.add_delete("/v2/bot/richmenu/{menu_id}", self._delete_rich_menu)
@@ -398,6 +405,12 @@ class FakeLineApi:
         except Rejected:
             attempt.status = 400
             raise
+        if self.quota_limit is not None and self.quota_used >= self.quota_limit:
+            attempt.status = 429
+            return web.json_response(
+                {"message": "You have reached your monthly limit."}, status=429
+            )
+        self.quota_used += 1
         attempt.status = 200
         request_id = str(uuid.uuid4())
         if key is not None:
@@ -406,6 +419,15 @@ class FakeLineApi:
         return web.json_response(
             {"sentMessages": _sent(attempt.messages)}, headers={"x-line-request-id": request_id}
         )
+
+    async def _quota(self, request: web.Request) -> web.Response:
+        self.quota_reads += 1
+        if self.quota_limit is None:
+            return web.json_response({"type": "none"})
+        return web.json_response({"type": "limited", "value": self.quota_limit})
+
+    async def _quota_consumption(self, request: web.Request) -> web.Response:
+        return web.json_response({"totalUsage": self.quota_used})
 
     async def _create_rich_menu(self, request: web.Request) -> web.Response:
         body = await self._json(request)

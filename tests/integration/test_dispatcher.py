@@ -388,10 +388,16 @@ async def test_different_users_are_sent_side_by_side_and_one_user_in_order(
         for n in range(6):
             await seed(stack, f"u{n}", [clock.now - timedelta(minutes=1)])
         await seed(stack, "u0", [clock.now - timedelta(seconds=30)])
-        stack.pusher.latency = 0.05
+        # Each push is held until four are in flight at once (the gate times out, and the
+        # count below fails, if the dispatcher never runs them side by side), however slow
+        # the machine; a fifth would raise the count past the bound.
+        stack.pusher.gate = 4
         assert await stack.dispatcher.run_due() == 7
+        assert stack.pusher.gate_opened.is_set()
         # Bounded: never more than the configured number of pushes in flight.
         assert stack.pusher.most_in_flight == 4
+        # One user's reminders go one after another, in order.
+        assert stack.pusher.most_in_flight_for_one == 1
         assert len(stack.pusher.to("u0")) == 2
 
 

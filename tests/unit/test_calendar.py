@@ -249,7 +249,15 @@ def test_promised_period_rejects_meaningless_combinations(
 
 
 def test_unit_values_are_the_storage_prefixes() -> None:
-    assert [u.value for u in PeriodUnit] == ["days", "bdays", "weeks", "months", "date", "none"]
+    assert [u.value for u in PeriodUnit] == [
+        "days",
+        "bdays",
+        "weeks",
+        "months",
+        "date",
+        "at",
+        "none",
+    ]
     assert DEFAULT_WAIT_DAYS == 14
 
 

@@ -12,7 +12,7 @@ import pytest
 from bot.line_admin import MENU_KEYS
 from domain.calendar import PeriodUnit
 from domain.parsing import TextProblem
-from handlers.followup_texts import COPY_PARTS, TEMPLATES
+from handlers.followup_texts import CALLBACK, CALLBACK_PARTS, COPY_PARTS, TEMPLATES
 from handlers.interview import SUMMARY_OPTIONS
 from handlers.onboarding import STEPS as ONBOARDING_STEPS
 from handlers.registration import METHODS, PROMISE_PRESET_KEYS, REGISTRATION, STAGES
@@ -79,7 +79,7 @@ def test_plural_entries_have_exactly_the_forms_their_locale_needs(catalog: Catal
         ("list.header", "count", {}, "You have 1 interview on record.", "2 interviews"),
         ("privacy.export_ready", "count", {}, "(1 interview)", "(2 interviews)"),
         ("list.progress", "total", {"bar": "", "waited": 0}, "0/1 day", "0/2 days"),
-        ("reminders.button.later", "days", {}, "in 1 day", "in 2 days"),
+        ("reminders.button.snooze_days", "days", {}, "In 1 day", "In 2 days"),
     ],
 )
 def test_english_counts_of_one_read_right(
@@ -179,6 +179,7 @@ _TEMPLATE_FIELDS = {
     "first_followup",
     "agent_to",
     "agent_spoken",
+    "promised_at",
 }
 _PERIOD_KEYS = {
     unit: "date" if unit is PeriodUnit.DATE else unit.name.lower() for unit in PeriodUnit
@@ -226,20 +227,27 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
             (f"{table}.{_PERIOD_KEYS[unit]}", frozenset(_PERIOD_PARAMS[unit]))
             for table in ("period", "template_period")
             for unit in PeriodUnit
-            if unit is not PeriodUnit.DATE
+            if unit not in (PeriodUnit.DATE, PeriodUnit.AT)
         ],
     ],
     "{}.date": [
         ("period.date", frozenset({"date"})),
         ("template_period.date", frozenset({"date"})),
     ],
+    "{}.at": [
+        ("period.at", frozenset({"at"})),
+        ("template_period.at", frozenset({"at"})),
+    ],
     "status.{}": _family("status.{}", [s.value for s in InterviewStatus]),
     "template_stage.{}": _family("template_stage.{}", STAGES),
     "reminders.copy.{}": _family("reminders.copy.{}", COPY_PARTS),
     "templates.{}.{}": [
-        (f"templates.{template}.{part}", frozenset(_TEMPLATE_FIELDS))
-        for template in TEMPLATES
-        for part in COPY_PARTS
+        *[
+            (f"templates.{template}.{part}", frozenset(_TEMPLATE_FIELDS))
+            for template in TEMPLATES
+            for part in COPY_PARTS
+        ],
+        *[(f"templates.{CALLBACK}.{part}", frozenset(_TEMPLATE_FIELDS)) for part in CALLBACK_PARTS],
     ],
     "reminders.halfway.check.{}": _family("reminders.halfway.check.{}", METHODS),
     "reminders.halfway.{}": _family(

@@ -152,7 +152,7 @@ async def test_followup_has_check_first_copy_items_care_and_buttons(app: Renraku
     assert [(c.label, c.action) for c in closing.choices] == [
         ("フォローした", f"f:{iid}:done"),
         ("結果が来た", f"i:{iid}:res"),
-        ("3日後にもう一度", f"f:{iid}:later"),
+        ("後で", f"f:{iid}:later"),
         ("この面接の通知を止める", f"f:{iid}:mute"),
     ]
 
@@ -251,7 +251,7 @@ async def test_english_templates_are_filled_too(app: Renraku) -> None:
     assert [c.label for c in closing.choices] == [
         "I followed up",
         "Result came",
-        "Remind me in 3 days",
+        "Later",
         "Stop reminders for this one",
     ]
     assert len(_one_of(_pool(app, "pools.mental_care", "en"), closing.text)) == 1
@@ -295,7 +295,7 @@ async def test_recheck_names_the_first_followup_and_offers_to_wait(app: Renraku)
     assert [(c.label, c.action) for c in advice.choices] == [
         ("フォローした", f"f:{iid}:done"),
         ("結果が来た", f"i:{iid}:res"),
-        ("もう少し待つ（3営業日後）", f"f:{iid}:wait"),
+        ("後で", f"f:{iid}:wait"),
         ("この面接の通知を止める", f"f:{iid}:mute"),
     ]
 
@@ -462,27 +462,56 @@ async def test_followed_schedules_a_recheck_three_business_days_later(
     assert (interview.followed_count, interview.first_followup_on) == (2, date(2026, 12, 10))
 
 
-async def test_later_asks_again_in_three_days_on_a_business_day(
+async def test_later_offers_tomorrow_three_days_and_next_week(
     app: Renraku, engine: Engine, clock: ManualClock
 ) -> None:
     chat, iid = await _registered(app, engine)
     clock.set(DUE)
     await chat.act(f"f:{iid}:later")
-    # 12/13 is a Sunday: the reminder moves to Monday. A snooze does not use up a nudge.
-    assert "12月14日(月) 10:00" in chat.text
-    assert await _pending(app, iid) == [
-        ("followup_later", datetime(2026, 12, 14, 1, 0, tzinfo=UTC))
+    assert "いつもう一度お知らせしましょうか" in chat.text
+    assert [(c.label, c.action) for c in chat.choices()] == [
+        ("明日", f"f:{iid}:later1"),
+        ("3日後", f"f:{iid}:later3"),
+        ("来週", f"f:{iid}:laterw"),
     ]
+    # Only showing the choices changes nothing yet.
+    assert "followup_later" not in [kind for kind, _ in await _pending(app, iid)]
 
 
-async def test_wait_moves_the_recheck_a_few_business_days(
+@pytest.mark.parametrize(
+    ("op", "shown", "due"),
+    [
+        # Thu 12/10: tomorrow is Friday; 3 days is Sunday 12/13, so Monday; next week Monday.
+        ("later1", "12月11日(金) 10:00", datetime(2026, 12, 11, 1, 0, tzinfo=UTC)),
+        ("later3", "12月14日(月) 10:00", datetime(2026, 12, 14, 1, 0, tzinfo=UTC)),
+        ("laterw", "12月14日(月) 10:00", datetime(2026, 12, 14, 1, 0, tzinfo=UTC)),
+    ],
+)
+async def test_each_snooze_choice_says_when_and_uses_up_no_nudge(
+    app: Renraku, engine: Engine, clock: ManualClock, op: str, shown: str, due: datetime
+) -> None:
+    chat, iid = await _registered(app, engine)
+    clock.set(DUE)
+    await chat.act(f"f:{iid}:{op}")
+    assert f"{shown} にもう一度お知らせします" in chat.text
+    assert await _pending(app, iid) == [("followup_later", due)]
+    assert (await _interview(app, iid)).followups_sent == 0
+
+
+async def test_a_recheck_snooze_stays_a_recheck(
     app: Renraku, engine: Engine, clock: ManualClock
 ) -> None:
     chat, iid = await _registered(app, engine)
-    clock.set(RECHECK_AT)
+    clock.set(RECHECK_AT)  # Tue 12/15
     await chat.act(f"f:{iid}:wait")
-    assert "12月18日(金) 10:00" in chat.text
-    assert await _pending(app, iid) == [("recheck_later", datetime(2026, 12, 18, 1, 0, tzinfo=UTC))]
+    assert [c.action for c in chat.choices()] == [
+        f"f:{iid}:wait1",
+        f"f:{iid}:wait3",
+        f"f:{iid}:waitw",
+    ]
+    await chat.act(f"f:{iid}:waitw")
+    assert "12月21日(月) 10:00" in chat.text
+    assert await _pending(app, iid) == [("recheck_later", datetime(2026, 12, 21, 1, 0, tzinfo=UTC))]
 
 
 async def test_the_closing_choice_waits_or_records_no_response(
@@ -534,7 +563,7 @@ async def test_nobody_can_press_someone_elses_reminder_buttons(
     _, iid = await _registered(app, engine)
     before = await _pending(app, iid)
     stranger = Chat(engine, user="u2")
-    for op in ("done", "later", "wait", "more", "none", "mute", "came"):
+    for op in ("done", "later", "wait", "later1", "waitw", "more", "none", "mute", "came"):
         await stranger.act(f"f:{iid}:{op}")
         assert "見つかりませんでした" in stranger.text, op
     assert await _pending(app, iid) == before
