@@ -13,7 +13,7 @@ from domain import calendar
 from domain.parsing import parse_id
 from domain.protocol import Choice, Reply
 from handlers import followup_texts as texts
-from handlers import outcome, planning
+from handlers import outcome, planning, preparation
 from handlers.context import Context
 from handlers.menu import main_menu
 from handlers.reminder_kinds import Hold as Hold
@@ -319,6 +319,8 @@ KINDS = ReminderKinds(
             retry_until=_retry_until,
             business_days_only=True,
         ),
+        # A scheduled round's preparation (handlers/preparation.py).
+        *preparation.KINDS,
     ],
     nudge_limit=MAX_NUDGES,
     # The reminder after the last nudge offers 連絡なし; only the user's tap sets it.

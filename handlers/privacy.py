@@ -8,10 +8,13 @@ from typing import Any
 
 from domain.protocol import Document, Reply
 from handlers.context import Context
+from handlers.listing import applications_of
 from handlers.menu import main_menu
 from handlers.registration import REGISTRATION
+from storage.models import Interview
 
-EXPORT_VERSION = 1
+# 2: interviews grouped as the rounds of their applications.
+EXPORT_VERSION = 2
 
 
 def _plain(value: Any) -> Any:
@@ -22,25 +25,12 @@ def _plain(value: Any) -> Any:
 
 async def export_data(ctx: Context) -> list[Reply]:
     user = ctx.user
-    interviews = []
-    for interview in await ctx.uow.interviews.for_user(user.id):
-        history = await ctx.uow.history.for_interview(interview.id)
-        interviews.append(
-            {
-                # The answers, named by their columns, in the order they are asked.
-                **{
-                    column.attribute: _plain(getattr(interview, column.attribute))
-                    for column in REGISTRATION.columns()
-                },
-                "status": interview.status,
-                "followups_sent": interview.followups_sent,
-                "created_at": _plain(interview.created_at),
-                "status_history": [
-                    {"from": h.from_status, "to": h.to_status, "at": _plain(h.changed_at)}
-                    for h in history
-                ],
-            }
-        )
+    groups = sorted(await applications_of(ctx), key=lambda r: (r[0].interview_date, r[0].id))
+    applications = [
+        {"company": rounds[0].company, "rounds": [await _round(ctx, i) for i in rounds]}
+        for rounds in groups
+    ]
+    count = sum(len(rounds) for rounds in groups)
     reminders = [
         {"kind": r.kind, "due_at": _plain(r.due_at), "state": r.state}
         for r in await ctx.uow.reminders.for_user(user.id)
@@ -62,15 +52,32 @@ async def export_data(ctx: Context) -> list[Reply]:
             "halfway_nudge": user.halfway_nudge,
             "created_at": _plain(user.created_at),
         },
-        "interviews": interviews,
+        "applications": applications,
         "reminders": reminders,
     }
     content = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
     document = Document(filename=f"renraku-export-{ctx.today.isoformat()}.json", content=content)
     return [
-        Reply(text=ctx.t("privacy.export_ready", count=len(interviews)), document=document),
+        Reply(text=ctx.t("privacy.export_ready", count=count), document=document),
         ctx.reply(ctx.t("privacy.export_note"), main_menu(ctx)),
     ]
+
+
+async def _round(ctx: Context, interview: Interview) -> dict[str, Any]:
+    history = await ctx.uow.history.for_interview(interview.id)
+    return {
+        # The answers, named by their columns, in the order they are asked.
+        **{
+            column.attribute: _plain(getattr(interview, column.attribute))
+            for column in REGISTRATION.columns()
+        },
+        "status": interview.status,
+        "followups_sent": interview.followups_sent,
+        "created_at": _plain(interview.created_at),
+        "status_history": [
+            {"from": h.from_status, "to": h.to_status, "at": _plain(h.changed_at)} for h in history
+        ],
+    }
 
 
 async def ask_delete(ctx: Context) -> list[Reply]:

@@ -74,6 +74,12 @@ class ReminderKindSpec:
     enabled: Enabled = always
     # Counts towards the at-most-N follow-up nudges an interview gets.
     counts_as_nudge: bool = False
+    # The interview statuses the kind is about; None: while a result is awaited. A round
+    # recorded ahead (SCHEDULED) has reminders of its own.
+    statuses: frozenset[InterviewStatus] | None = None
+
+    def is_about(self, status: InterviewStatus) -> bool:
+        return status.is_open if self.statuses is None else status in self.statuses
 
 
 class ReminderKinds:
@@ -125,7 +131,11 @@ class ReminderKinds:
     ) -> Hold | None:
         """Decide whether a due reminder waits, stops, or (None) goes out now."""
         spec = self.spec(kind)
-        if interview is None or interview.muted or not InterviewStatus(interview.status).is_open:
+        if (
+            interview is None
+            or interview.muted
+            or not spec.is_about(InterviewStatus(interview.status))
+        ):
             return Hold.CANCEL
         if not spec.enabled(ctx):
             return Hold.CANCEL
