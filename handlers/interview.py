@@ -129,6 +129,8 @@ async def begin_held(
     if interview.scheduled_at is not None:
         data["date"] = calendar.local_today(interview.scheduled_at, ctx.user.timezone).isoformat()
     asked_after = {q.key for q in table.questions if q.applies(data) and not _known_before(q)}
+    # Its day is the scheduled time's.
+    asked_after.discard("date")
     data["_prefilled"] = [q.key for q in table.questions if q.key not in asked_after]
     first = _first(table, data)
     await ctx.go(FLOW, first.key, data)

@@ -115,11 +115,21 @@ def _until_it_begins(ctx: Context, interview: Interview, due_at: datetime) -> da
     return calendar.local_today(begins, ctx.user.timezone) + timedelta(days=1)
 
 
+def _until_the_day(ctx: Context, interview: Interview, due_at: datetime) -> date:
+    """The checklist says "tomorrow": held up into the day itself, it would not be true."""
+    begins = interview.scheduled_at
+    if begins is None:
+        return ctx.today
+    return min(
+        _until_it_begins(ctx, interview, due_at), calendar.local_today(begins, ctx.user.timezone)
+    )
+
+
 KINDS = (
     ReminderKindSpec(
         kind=ReminderKind.PREP_EVE.value,
         compose=compose_eve,
-        stale_from=_until_it_begins,
+        stale_from=_until_the_day,
         statuses=SCHEDULED,
     ),
     ReminderKindSpec(
