@@ -211,12 +211,22 @@ def pick_tips(
 async def reschedule_pending(ctx: Context, old_timezone: str) -> int:
     """Settings changed: keep each pending reminder's day, move it to the new hour and zone."""
     moved = 0
+    rounds: set[int] = set()
     for reminder in await ctx.uow.reminders.for_user(ctx.user.id):
         if reminder.state not in (ReminderState.PENDING.value, ReminderState.PAUSED.value):
+            continue
+        if reminder.kind in {k.value for k in ROUND_KINDS}:
+            # Tied to the round's own time, not to a day: planned again from that time.
+            rounds.add(reminder.interview_id)
             continue
         day = calendar.to_local(reminder.due_at, old_timezone).date()
         reminder.due_at = _send_moment(ctx, day)
         moved += 1
+    for interview_id in sorted(rounds):
+        interview = await ctx.uow.interviews.owned(ctx.user.id, interview_id)
+        if interview is not None:
+            await replan_round(ctx, interview)
+            moved += 1
     return moved
 
 

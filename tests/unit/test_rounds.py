@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from bot.bootstrap import Renraku
 from bot.engine import Engine
+from handlers import planning
+from handlers.context import Context
 from storage.models import Application, Interview, InterviewStatus, Reminder, ReminderKind
 from tests.support import Chat
 from tests.unit.test_registration import onboard, register_by_taps
@@ -231,3 +233,34 @@ async def test_a_round_moved_to_another_time_moves_its_reminders(
     eve = next(r for r in pending if r.kind == ReminderKind.PREP_EVE.value)
     assert eve.due_at == datetime(2026, 12, 10, 1, 0, tzinfo=UTC)  # 12/10 10:00 JST
     assert len(pending) == 3
+
+
+async def test_a_new_reminder_hour_keeps_the_round_reminders_on_the_rounds_time(
+    app: Renraku, engine: Engine
+) -> None:
+    chat = Chat(engine)
+    await _passed(app, chat)
+    await _record_next_round(app, chat, {**NEXT_ROUND, "next_at": "12/10 11:00"})
+    await chat.press("保存")
+    second = (await _interviews(app))[-1]
+    async with app.uow() as uow:
+        user = await uow.users.find("console", "u1")
+        assert user is not None
+        user.reminder_hour = 7
+        await uow.commit()
+    async with app.uow() as uow:
+        user = await uow.users.find("console", "u1")
+        assert user is not None
+        ctx = Context(uow, user, app.catalog, datetime(2026, 11, 25, 1, 0, tzinfo=UTC), None)
+        await planning.reschedule_pending(ctx, "Asia/Tokyo")
+        await uow.commit()
+    pending = {
+        r.kind: r.due_at
+        for r in await _reminders(app)
+        if r.interview_id == second.id and r.state == "pending"
+    }
+    # The hour 7 is quiet: the checklist waits for 8:00 the day before, the morning line
+    # (7:00) is dropped, and the questions afterwards stay two hours after 11:00, not 8:00.
+    assert ReminderKind.PREP_MORNING.value not in pending
+    assert pending[ReminderKind.ROUND_AFTER.value] == datetime(2026, 12, 10, 4, 0, tzinfo=UTC)
+    assert pending[ReminderKind.PREP_EVE.value] == datetime(2026, 12, 8, 23, 0, tzinfo=UTC)
