@@ -109,7 +109,7 @@ async def show_list(ctx: Context, page: int = 1) -> list[Reply]:
     pages = (len(groups) + MAX_CARDS - 1) // MAX_CARDS
     page = min(max(page, 1), pages)
     shown = groups[(page - 1) * MAX_CARDS : page * MAX_CARDS]
-    head = ctx.t("list.header_applications", count=len(groups))
+    head = ctx.t("list.header", count=sum(len(rounds) for rounds in groups))
     if pages > 1:
         head = ctx.t("list.header_page", head=head, page=page, pages=pages)
     replies = [ctx.reply(head)]

@@ -87,7 +87,7 @@ async def test_list_shows_the_companys_rounds_as_one_card(app: Renraku, engine: 
     assert "一次 ✓ → 二次（12月10日(木) 14:00）" in chat.text
     assert chat.text.count(f"🏢 {COMPANY}") == 1
     assert "面接予定" in chat.text and "場所: 本社 8階 会議室" in chat.text
-    assert "応募中・応募した会社は 1 社です。" in chat.text
+    assert "記録した面接は 2 件です。" in chat.text
 
 
 async def test_a_past_time_for_the_next_round_is_refused_kindly_and_changes_nothing(
