@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from domain import calendar
 from domain.parsing import parse_id
 from domain.protocol import Choice, Priority, Reply
-from handlers import digest, outcome, planning
+from handlers import digest, outcome, planning, preparation
 from handlers import followup_texts as texts
 from handlers.context import Context
 from handlers.menu import main_menu
@@ -367,6 +367,8 @@ KINDS = ReminderKinds(
         ),
         # The user's week at a glance; it belongs to the user, not to one interview.
         digest.SPEC,
+        # A scheduled round's preparation (handlers/preparation.py).
+        *preparation.KINDS,
     ],
     nudge_limit=MAX_NUDGES,
     # The reminder after the last nudge offers 連絡なし; only the user's tap sets it.

@@ -6,30 +6,57 @@ ask and take each kind of answer, and reads everything else from the table it is
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain import calendar
 from domain.calendar import PeriodUnit, PromisedPeriod
-from domain.parsing import TextProblem, clean_text, parse_contact, parse_date, parse_period
+from domain.parsing import (
+    TextProblem,
+    clean_text,
+    fold_word,
+    parse_contact,
+    parse_date,
+    parse_moment,
+    parse_period,
+)
 from domain.protocol import Choice, Reply
 from handlers import calendar_files, planning
 from handlers.context import BACK, CANCEL, SKIP, Answer, Context, flow_action
 from handlers.menu import main_menu
 from handlers.registration import (
+    CARRIED_OVER,
     REGISTRATION,
+    ROUND,
+    SCHEDULED_ROUND,
     AnswerKind,
     Codec,
     FollowUp,
     Question,
     Registration,
     contact_kind_key,
+    scheduled_round,
 )
 from handlers.typed import Option, Unmatched, typed_choice
 from storage.models import Interview, InterviewStatus
 
 FLOW = "new"
 SUMMARY, EDIT_PICK = "summary", "edit_pick"
+# Asked when /new names a company whose application is still going: is this its next round?
+SAME_APPLICATION = "same_app"
+YES_NO_OPTIONS = (
+    Option("yes", "interview.choice.yes", "interview.words.yes_no.yes"),
+    Option("no", "interview.choice.no", "interview.words.yes_no.no"),
+)
+# An application has ended once a round was turned down or declined, or the final was passed.
+ENDED = frozenset({InterviewStatus.REJECTED.value, InterviewStatus.DECLINED.value})
+OFFER_STAGE = "final"
+# Not before a scheduled round has begun, nor further ahead than this.
+FURTHEST_ROUND_DAYS = 365
+# What a scheduled round is saved with until the interview has taken place and is recorded.
+NOT_YET_PROMISED = PromisedPeriod(PeriodUnit.UNSPECIFIED).to_storage()
+NOT_YET_KNOWN_METHOD = "unknown"
 
 PROMISE_PRESETS = {
     "w1": PromisedPeriod(PeriodUnit.WEEKS, 1),
@@ -61,15 +88,32 @@ async def begin(ctx: Context, table: Registration = REGISTRATION) -> list[Reply]
 
 
 async def begin_next_round(
-    ctx: Context, company: str, stage: str, table: Registration = REGISTRATION
+    ctx: Context,
+    company: str,
+    stage: str,
+    table: Registration = REGISTRATION,
+    *,
+    previous: Interview | None = None,
 ) -> list[Reply]:
-    """Record the next round of a passed interview: the company is already known."""
-    data: dict[str, Any] = {
-        "_trail": [],
-        "company": company,
-        "stage": stage,
-        "_prefilled": ["company", "stage"],
-    }
+    """Record the next round of a passed interview, before it happens: its time and place.
+
+    Who the user talks to and how they applied come from the previous round, prefilled and
+    shown on the card for a check (a new round may have a new interviewer). The stage is a
+    guess from the last one, so it is still asked.
+    """
+    data: dict[str, Any] = {"_trail": [], ROUND: SCHEDULED_ROUND, "company": company}
+    prefilled = ["company"]
+    if previous is not None:
+        carried = _carried(previous, table)
+        data.update(carried)
+        prefilled = list(dict.fromkeys([*prefilled, *(k for k in carried if k in CARRIED_OVER)]))
+        if previous.application_id is None:
+            # Recorded before applications existed: it becomes the first round of one.
+            created = await ctx.uow.applications.create(ctx.user.id, previous.company)
+            previous.application_id = created.id
+        data["_app"] = previous.application_id
+    data["stage"] = stage
+    data["_prefilled"] = prefilled
     first = _first(table, data)
     await ctx.go(FLOW, first.key, data)
     return [
@@ -119,6 +163,44 @@ def _candidate(data: dict[str, Any], step: str, value: str | None) -> str | None
     return names[int(index)] if index.isdecimal() and int(index) < len(names) else None
 
 
+async def begin_held(
+    ctx: Context, interview: Interview, table: Registration = REGISTRATION
+) -> list[Reply]:
+    """A scheduled round has taken place: ask only what could not be known before it."""
+    data = _data_from(interview, table)
+    data.pop(ROUND, None)
+    if interview.scheduled_at is not None:
+        data["date"] = calendar.local_today(interview.scheduled_at, ctx.user.timezone).isoformat()
+    asked_after = {q.key for q in table.questions if q.applies(data) and not _known_before(q)}
+    # Its day is the scheduled time's.
+    asked_after.discard("date")
+    data["_prefilled"] = [q.key for q in table.questions if q.key not in asked_after]
+    first = _first(table, data)
+    await ctx.go(FLOW, first.key, data)
+    return [
+        ctx.reply(ctx.t("interview.held_intro", company=interview.company)),
+        _ask(ctx, table, first.key, data),
+    ]
+
+
+def _known_before(q: Question) -> bool:
+    """Whether a question is answered when a round is scheduled (so not asked again after)."""
+    return q.applies({ROUND: SCHEDULED_ROUND, "applied_via": "agent"})
+
+
+def _carried(interview: Interview, table: Registration) -> dict[str, Any]:
+    """The answers a round hands to the next: who the user talks to and how they applied."""
+    known = _data_from(interview, table)
+    carried = {key: known[key] for key in CARRIED_OVER if known.get(key) is not None}
+    for key in ("contact", "agent_contact"):
+        value = carried.get(key)
+        if value is not None:
+            contact = parse_contact(str(value))
+            if contact is not None:
+                carried[contact_kind_key(key)] = contact.kind
+    return carried
+
+
 async def begin_edit(
     ctx: Context, interview: Interview, table: Registration = REGISTRATION
 ) -> list[Reply]:
@@ -141,6 +223,8 @@ async def answer(ctx: Context, reply: Answer, table: Registration = REGISTRATION
         return await _take_summary(ctx, table, data, reply)
     if step == EDIT_PICK:
         return await _take_edit_pick(ctx, table, data, reply)
+    if step == SAME_APPLICATION:
+        return await _take_same_application(ctx, table, data, reply)
     question, follow_up = table.question(step), table.follow_up(step)
     asked_before = _asked(table, data)
     if reply.value == SKIP:
@@ -161,7 +245,66 @@ async def answer(ctx: Context, reply: Answer, table: Registration = REGISTRATION
     if outcome is not None and data.get("_rejected"):
         data.pop("_rejected")
         return [*outcome, _ask(ctx, table, step, data)]
+    if step == "company" and await _offer_same_application(ctx, data):
+        return [_ask(ctx, table, SAME_APPLICATION, data)]
     return await _advance(ctx, table, step, data, outcome or [], asked_before)
+
+
+# --- the same company again -----------------------------------------------------------------
+
+
+def _application_ended(rounds: list[Interview]) -> bool:
+    latest = rounds[-1]
+    if latest.status in ENDED:
+        return True
+    return latest.status == InterviewStatus.PASSED.value and latest.stage == OFFER_STAGE
+
+
+async def _offer_same_application(ctx: Context, data: dict[str, Any]) -> bool:
+    """A new record naming a company still in progress: offer to add it as its next round."""
+    if data.get("_editing") or "_iid" in data or "_app" in data or data.get("_app_declined"):
+        return False
+    company = fold_word(str(data.get("company", "")))
+    for application in reversed(await ctx.uow.applications.for_user(ctx.user.id)):
+        if fold_word(application.company) != company:
+            continue
+        rounds = list(await ctx.uow.applications.rounds(ctx.user.id, application.id))
+        if rounds and not _application_ended(rounds):
+            data["_app_offer"] = application.id
+            await ctx.go(FLOW, SAME_APPLICATION, data)
+            return True
+    return False
+
+
+async def _take_same_application(
+    ctx: Context, table: Registration, data: dict[str, Any], reply: Answer
+) -> list[Reply]:
+    value = reply.value
+    if value is None and reply.text is not None:
+        picked = typed_choice(ctx, reply.text, YES_NO_OPTIONS)
+        if isinstance(picked, Unmatched):
+            return [_not_a_choice(ctx, picked), _ask(ctx, table, SAME_APPLICATION, data)]
+        value = picked
+    offered = data.pop("_app_offer", None)
+    if value not in ("yes", "no") or offered is None:
+        if offered is not None:
+            data["_app_offer"] = offered
+        return [ctx.reply(ctx.t("interview.use_buttons")), _ask(ctx, table, SAME_APPLICATION, data)]
+    if value == "no":
+        data["_app_declined"] = True
+        return await _advance(ctx, table, "company", data, [])
+    rounds = list(await ctx.uow.applications.rounds(ctx.user.id, int(offered)))
+    if not rounds:
+        return await _advance(ctx, table, "company", data, [])
+    data["_app"] = int(offered)
+    carried = _carried(rounds[-1], table)
+    carried.pop("company", None)
+    data.update(carried)
+    data["_prefilled"] = list(
+        dict.fromkeys([*data.get("_prefilled", []), *(k for k in carried if k in CARRIED_OVER)])
+    )
+    note = ctx.reply(ctx.t("interview.same_app_added", company=data["company"]))
+    return await _advance(ctx, table, "company", data, [note])
 
 
 # --- moving between steps -------------------------------------------------------------------
@@ -229,6 +372,10 @@ async def _advance(
 
 async def _back(ctx: Context, table: Registration, step: str, data: dict[str, Any]) -> list[Reply]:
     trail: list[str] = data.get("_trail", [])
+    if step == SAME_APPLICATION:
+        data.pop("_app_offer", None)
+        await ctx.go(FLOW, "company", data)
+        return [_ask(ctx, table, "company", data)]
     if step == EDIT_PICK or (data.get("_editing") and step != SUMMARY):
         data.pop("_editing", None)
         data.pop("_edit_queue", None)
@@ -258,6 +405,16 @@ def _controls(ctx: Context, step: str, data: dict[str, Any], *, optional: bool) 
 def _ask(ctx: Context, table: Registration, step: str, data: dict[str, Any]) -> Reply:
     if step == SUMMARY:
         return _summary(ctx, table, data)
+    if step == SAME_APPLICATION:
+        return ctx.reply(
+            ctx.t("interview.same_app", company=data.get("company", "")),
+            [
+                ctx.button("interview.choice.yes", flow_action(FLOW, step, "yes")),
+                ctx.button("interview.choice.no", flow_action(FLOW, step, "no")),
+                ctx.button("controls.back", flow_action(FLOW, step, BACK)),
+                ctx.button("controls.cancel", flow_action(FLOW, step, CANCEL)),
+            ],
+        )
     if step == EDIT_PICK:
         fields = [
             ctx.button(q.label_key, flow_action(FLOW, step, q.key)) for q in table.editable(data)
@@ -367,6 +524,8 @@ async def _take(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) 
         if period is None:
             return _problem(ctx, data, "interview.bad_period")
         return _accept_period(ctx, q, data, period)
+    if q.kind is AnswerKind.MOMENT:
+        return _take_moment(ctx, q, data, reply)
     if q.kind is AnswerKind.CONTACT:
         if reply.text is None:
             return _problem(ctx, data, "interview.use_buttons")
@@ -418,6 +577,22 @@ def _take_typed_date(ctx: Context, q: Question, data: dict[str, Any], reply: Ans
     if parsed is None:
         return _problem(ctx, data, "interview.bad_date")
     return _accept_interview_date(ctx, q, data, parsed)
+
+
+def _take_moment(ctx: Context, q: Question, data: dict[str, Any], reply: Answer) -> Outcome:
+    """A round's day and time: a scheduled one only ahead of now, within a year."""
+    if reply.text is None:
+        return _problem(ctx, data, "interview.use_buttons")
+    local = parse_moment(reply.text, ctx.today)
+    if local is None:
+        return _problem(ctx, data, "interview.bad_moment")
+    moment = local.replace(tzinfo=ZoneInfo(ctx.user.timezone)).astimezone(UTC)
+    if scheduled_round(data) and moment <= ctx.now:
+        return _problem(ctx, data, "interview.moment_past", when=ctx.fmt_datetime(moment))
+    if (moment - ctx.now).days > FURTHEST_ROUND_DAYS:
+        return _problem(ctx, data, "interview.date_too_old")
+    data[q.key] = moment.isoformat()
+    return [ctx.reply(ctx.t("interview.moment_echo", when=ctx.fmt_datetime(moment)))]
 
 
 def _accept_interview_date(
@@ -476,6 +651,8 @@ def _shown(ctx: Context, q: Question, data: dict[str, Any]) -> str:
         return ctx.t(f"{q.labels}.{value}")
     if q.kind is AnswerKind.DATE:
         return ctx.fmt_date(date.fromisoformat(value))
+    if q.kind is AnswerKind.MOMENT:
+        return ctx.fmt_datetime(datetime.fromisoformat(value))
     if q.kind is AnswerKind.PERIOD:
         interview_date = date.fromisoformat(data[q.counted_from])
         period = PromisedPeriod.from_storage(value)
@@ -552,49 +729,50 @@ async def _take_edit_pick(
 
 def _data_from(interview: Interview, table: Registration) -> dict[str, Any]:
     data: dict[str, Any] = {"_trail": [], "_iid": interview.id}
+    if interview.status == InterviewStatus.SCHEDULED.value:
+        data[ROUND] = SCHEDULED_ROUND
     for column in table.columns():
         value = getattr(interview, column.attribute)
         if value is None:
             continue
-        data[column.data] = value.isoformat() if column.codec is Codec.ISO_DATE else value
+        plain = column.codec is Codec.PLAIN
+        data[column.data] = value if plain else value.isoformat()
     return data
 
 
-def _apply(interview: Interview, data: dict[str, Any], table: Registration) -> None:
+def _apply(interview: Interview, data: dict[str, Any], table: Registration, tz: str) -> None:
     for column in table.columns():
         value = data.get(column.data)
         if column.codec is Codec.ISO_DATE and value is not None:
             value = date.fromisoformat(value)
+        if column.codec is Codec.ISO_DATETIME and value is not None:
+            value = datetime.fromisoformat(value)
         setattr(interview, column.attribute, value)
+    if scheduled_round(data) and interview.scheduled_at is not None:
+        # Until it has taken place, a round's day is its time's, and nothing was promised yet.
+        interview.interview_date = calendar.local_today(interview.scheduled_at, tz)
+        interview.promised = NOT_YET_PROMISED
+        interview.contact_method = NOT_YET_KNOWN_METHOD
 
 
 async def _save(ctx: Context, table: Registration, data: dict[str, Any]) -> list[Reply]:
     interview_id = data.get("_iid")
     if interview_id is not None:
-        existing = await ctx.uow.interviews.owned(ctx.user.id, int(interview_id))
-        if existing is None:
-            await ctx.end_flow()
-            return [ctx.reply(ctx.t("errors.interview_gone"), main_menu(ctx))]
-        schedule_changed = (
-            existing.interview_date.isoformat() != data["date"]
-            or existing.promised != data["promised"]
-        )
-        _apply(existing, data, table)
-        await ctx.end_flow()
-        replies = [ctx.reply(ctx.t("interview.updated", company=existing.company))]
-        if schedule_changed and InterviewStatus(existing.status).is_open:
-            checkin = await planning.replan(ctx, existing)
-            replies.append(ctx.reply(ctx.t("interview.checkin_at", when=ctx.fmt_datetime(checkin))))
-        replies[-1] = ctx.reply(replies[-1].text, main_menu(ctx))
-        return replies
+        return await _save_existing(ctx, table, data, int(interview_id))
     interview = Interview(status=InterviewStatus.WAITING.value, followups_sent=0, muted=False)
     interview.user_id = ctx.user.id
-    _apply(interview, data, table)
+    _apply(interview, data, table, ctx.user.timezone)
+    interview.application_id = await _application_for(ctx, data, interview.company)
+    if scheduled_round(data):
+        interview.status = InterviewStatus.SCHEDULED.value
     ctx.uow.interviews.add(interview)
     await ctx.uow.interviews.flush()
-    ctx.uow.history.record(interview.id, None, InterviewStatus.WAITING.value)
-    checkin = await planning.plan(ctx, interview)
+    ctx.uow.history.record(interview.id, None, interview.status)
     await ctx.end_flow()
+    if scheduled_round(data):
+        await planning.plan_round(ctx, interview)
+        return [_round_saved(ctx, interview)]
+    checkin = await planning.plan(ctx, interview)
     tips = planning.pick_tips(ctx, "pools.waiting", 2)
     return [
         ctx.reply(
@@ -607,3 +785,53 @@ async def _save(ctx: Context, table: Registration, data: dict[str, Any]) -> list
         calendar_files.offer(ctx, interview),
         ctx.reply(ctx.t("interview.first_tips", tips=ctx.bullets(tips)), main_menu(ctx)),
     ]
+
+
+async def _application_for(ctx: Context, data: dict[str, Any], company: str) -> int:
+    """The application a new round joins: the one named (if it is the user's), else a new one."""
+    named = data.get("_app")
+    if named is not None:
+        found = await ctx.uow.applications.owned(ctx.user.id, int(named))
+        if found is not None:
+            return found.id
+    return (await ctx.uow.applications.create(ctx.user.id, company)).id
+
+
+def _round_saved(ctx: Context, interview: Interview) -> Reply:
+    when = ctx.fmt_datetime(interview.scheduled_at) if interview.scheduled_at else ""
+    return ctx.reply(
+        ctx.t("interview.round_saved", company=interview.company, when=when), main_menu(ctx)
+    )
+
+
+async def _save_existing(
+    ctx: Context, table: Registration, data: dict[str, Any], interview_id: int
+) -> list[Reply]:
+    existing = await ctx.uow.interviews.owned(ctx.user.id, interview_id)
+    if existing is None:
+        await ctx.end_flow()
+        return [ctx.reply(ctx.t("errors.interview_gone"), main_menu(ctx))]
+    was_scheduled = existing.status == InterviewStatus.SCHEDULED.value
+    old_time = existing.scheduled_at
+    schedule_changed = existing.interview_date.isoformat() != data.get(
+        "date"
+    ) or existing.promised != data.get("promised")
+    _apply(existing, data, table, ctx.user.timezone)
+    await ctx.end_flow()
+    if was_scheduled and scheduled_round(data):
+        # Still ahead: a new time moves the preparation reminders with it.
+        if existing.scheduled_at != old_time:
+            await planning.replan_round(ctx, existing)
+            return [_round_saved(ctx, existing)]
+        return [ctx.reply(ctx.t("interview.updated", company=existing.company), main_menu(ctx))]
+    replies = [ctx.reply(ctx.t("interview.updated", company=existing.company))]
+    if was_scheduled:
+        # The round took place: from now on the result is awaited like any interview's.
+        ctx.uow.history.record(existing.id, existing.status, InterviewStatus.WAITING.value)
+        existing.status = InterviewStatus.WAITING.value
+        schedule_changed = True
+    if schedule_changed and InterviewStatus(existing.status).is_open:
+        checkin = await planning.replan(ctx, existing)
+        replies.append(ctx.reply(ctx.t("interview.checkin_at", when=ctx.fmt_datetime(checkin))))
+    replies[-1] = ctx.reply(replies[-1].text, main_menu(ctx))
+    return replies

@@ -63,7 +63,7 @@ async def outcome_action(ctx: Context, args: list[str]) -> list[Reply]:
     if op == "next":
         await ctx.end_flow()
         return await interview_flow.begin_next_round(
-            ctx, interview.company, NEXT_STAGE.get(interview.stage, "other")
+            ctx, interview.company, NEXT_STAGE.get(interview.stage, "other"), previous=interview
         )
     if op == "reflect":
         await ctx.go(FLOW, "reflect", {"iid": interview.id})

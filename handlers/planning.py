@@ -238,10 +238,73 @@ def pick_tips(
 async def reschedule_pending(ctx: Context, old_timezone: str) -> int:
     """Settings changed: keep each pending reminder's day, move it to the new hour and zone."""
     moved = 0
+    rounds: set[int] = set()
     for reminder in await ctx.uow.reminders.for_user(ctx.user.id):
         if reminder.state not in (ReminderState.PENDING.value, ReminderState.PAUSED.value):
+            continue
+        if reminder.kind in {k.value for k in ROUND_KINDS} and reminder.interview_id is not None:
+            # Tied to the round's own time, not to a day: planned again from that time.
+            rounds.add(reminder.interview_id)
             continue
         day = calendar.to_local(reminder.due_at, old_timezone).date()
         reminder.due_at = _send_moment(ctx, day)
         moved += 1
+    for interview_id in sorted(rounds):
+        interview = await ctx.uow.interviews.owned(ctx.user.id, interview_id)
+        if interview is not None:
+            await replan_round(ctx, interview)
+            moved += 1
     return moved
+
+
+# --- a scheduled round ----------------------------------------------------------------------
+
+ROUND_KINDS = (ReminderKind.PREP_EVE, ReminderKind.PREP_MORNING, ReminderKind.ROUND_AFTER)
+# The morning line comes at least this long before the interview, so there is time to use it.
+MORNING_LEAD = timedelta(hours=2)
+# The questions about how it went come once the interview is likely over.
+AFTER_ROUND = timedelta(hours=2)
+
+
+def round_moments(ctx: Context, scheduled_at: datetime) -> dict[ReminderKind, datetime]:
+    """When each reminder of a round goes out; a kind with no good moment is left out.
+
+    The day before at the reminder hour (out of quiet hours, but before the interview); on
+    the day itself at the reminder hour, or earlier so that it is at least two hours ahead,
+    and never in quiet hours (no such moment: no line); after the interview, the questions
+    about how it went. Any day of the week: the appointment is the user's own.
+    """
+    user = ctx.user
+    tz = user.timezone
+    day = calendar.local_today(scheduled_at, tz)
+    moments: dict[ReminderKind, datetime] = {}
+    eve = _moment(ctx, day - timedelta(days=1))
+    if ctx.now < eve < scheduled_at - MORNING_LEAD:
+        moments[ReminderKind.PREP_EVE] = eve
+    latest_morning = scheduled_at - MORNING_LEAD
+    morning = min(calendar.at_local_hour(day, user.reminder_hour, tz), latest_morning)
+    if (
+        calendar.local_today(morning, tz) == day
+        and not calendar.in_quiet_hours(morning, tz, user.quiet_start, user.quiet_end)
+        and morning > ctx.now
+    ):
+        moments[ReminderKind.PREP_MORNING] = morning
+    after = calendar.defer_out_of_quiet_hours(
+        max(scheduled_at + AFTER_ROUND, ctx.now), tz, user.quiet_start, user.quiet_end
+    )
+    moments[ReminderKind.ROUND_AFTER] = after
+    return moments
+
+
+async def plan_round(ctx: Context, interview: Interview) -> None:
+    """Write a scheduled round's reminders: the preparation, the morning line, the after."""
+    if interview.scheduled_at is None:
+        return
+    for kind, due in round_moments(ctx, interview.scheduled_at).items():
+        _add(ctx, interview, kind, due)
+
+
+async def replan_round(ctx: Context, interview: Interview) -> None:
+    """The round's time changed: drop its pending reminders and plan them afresh."""
+    await ctx.uow.reminders.cancel_for_interview(interview.id, ROUND_KINDS)
+    await plan_round(ctx, interview)

@@ -7,11 +7,15 @@ from datetime import date, datetime
 from typing import Any
 
 from domain.protocol import Document, Reply
+from handlers import confirming
 from handlers.context import Context
+from handlers.listing import applications_of
 from handlers.menu import main_menu
 from handlers.registration import REGISTRATION
+from storage.models import Interview
 
-EXPORT_VERSION = 1
+# 2: interviews grouped as the rounds of their applications.
+EXPORT_VERSION = 2
 
 
 def _plain(value: Any) -> Any:
@@ -22,30 +26,12 @@ def _plain(value: Any) -> Any:
 
 async def export_data(ctx: Context) -> list[Reply]:
     user = ctx.user
-    interviews = []
-    for interview in await ctx.uow.interviews.for_user(user.id):
-        history = await ctx.uow.history.for_interview(interview.id)
-        notes = await ctx.uow.notes.notes_for(interview.id)
-        interviews.append(
-            {
-                # The answers, named by their columns, in the order they are asked.
-                **{
-                    column.attribute: _plain(getattr(interview, column.attribute))
-                    for column in REGISTRATION.columns()
-                },
-                "status": interview.status,
-                "followups_sent": interview.followups_sent,
-                "created_at": _plain(interview.created_at),
-                "status_history": [
-                    {"from": h.from_status, "to": h.to_status, "at": _plain(h.changed_at)}
-                    for h in history
-                ],
-                # Oldest first, as they were written.
-                "notes": [
-                    {"text": n.text, "created_at": _plain(n.created_at)} for n in reversed(notes)
-                ],
-            }
-        )
+    groups = sorted(await applications_of(ctx), key=lambda r: (r[0].interview_date, r[0].id))
+    applications = [
+        {"company": rounds[0].company, "rounds": [await _round(ctx, i) for i in rounds]}
+        for rounds in groups
+    ]
+    count = sum(len(rounds) for rounds in groups)
     reminders = [
         {
             "kind": r.kind,
@@ -86,26 +72,43 @@ async def export_data(ctx: Context) -> list[Reply]:
             "weekly_digest": user.weekly_digest,
             "created_at": _plain(user.created_at),
         },
-        "interviews": interviews,
+        "applications": applications,
         "reminders": reminders,
         "held_messages": held,
     }
     content = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
     document = Document(filename=f"renraku-export-{ctx.today.isoformat()}.json", content=content)
     return [
-        Reply(text=ctx.t("privacy.export_ready", count=len(interviews)), document=document),
+        Reply(text=ctx.t("privacy.export_ready", count=count), document=document),
         ctx.reply(ctx.t("privacy.export_note"), main_menu(ctx)),
     ]
 
 
-# A confirmation counts only while it is the open step: an old すべて削除する button after
-# やめる, or one never shown (a forged action), deletes nothing.
-CONFIRM_FLOW = "confirm"
 DELETE_ALL_STEP = "deleteme"
 
 
+async def _round(ctx: Context, interview: Interview) -> dict[str, Any]:
+    history = await ctx.uow.history.for_interview(interview.id)
+    notes = await ctx.uow.notes.notes_for(interview.id)
+    return {
+        # The answers, named by their columns, in the order they are asked.
+        **{
+            column.attribute: _plain(getattr(interview, column.attribute))
+            for column in REGISTRATION.columns()
+        },
+        "status": interview.status,
+        "followups_sent": interview.followups_sent,
+        "created_at": _plain(interview.created_at),
+        "status_history": [
+            {"from": h.from_status, "to": h.to_status, "at": _plain(h.changed_at)} for h in history
+        ],
+        # Oldest first, as they were written.
+        "notes": [{"text": n.text, "created_at": _plain(n.created_at)} for n in reversed(notes)],
+    }
+
+
 async def ask_delete(ctx: Context) -> list[Reply]:
-    await ctx.go(CONFIRM_FLOW, DELETE_ALL_STEP, {})
+    await confirming.ask(ctx, DELETE_ALL_STEP)
     return [
         ctx.reply(
             ctx.t("privacy.confirm_delete"),
@@ -120,7 +123,7 @@ async def ask_delete(ctx: Context) -> list[Reply]:
 async def privacy_action(ctx: Context, args: list[str]) -> list[Reply]:
     op = args[0] if args else ""
     if op == "delok":
-        if (ctx.flow, ctx.step) != (CONFIRM_FLOW, DELETE_ALL_STEP):
+        if not confirming.is_open(ctx, DELETE_ALL_STEP):
             return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
         locale = ctx.locale
         await ctx.uow.inbox.remove_for_chat(ctx.user.channel, ctx.user.external_id)
@@ -128,8 +131,7 @@ async def privacy_action(ctx: Context, args: list[str]) -> list[Reply]:
         ctx.dialogue = None
         return [Reply(text=ctx.catalog.text(locale, "privacy.deleted"))]
     if op == "keep":
-        if ctx.flow == CONFIRM_FLOW:
-            await ctx.end_flow()
+        await confirming.close(ctx)
         return [ctx.reply(ctx.t("privacy.kept"), main_menu(ctx))]
     if op == "export":
         return await export_data(ctx)

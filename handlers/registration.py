@@ -24,6 +24,7 @@ class AnswerKind(enum.Enum):
     PERIOD = "period"  # preset promises, a date (the follow-up), or a typed period
     CONTACT = "contact"  # an email address or a phone number
     YES_NO = "yes_no"  # yes (then the follow-up memo) / no (then a tip)
+    MOMENT = "moment"  # a typed day and time of day (12/10 14:00), in the user's zone
 
 
 class Codec(enum.Enum):
@@ -31,6 +32,7 @@ class Codec(enum.Enum):
 
     PLAIN = "plain"
     ISO_DATE = "iso_date"  # an ISO string in the dialogue data, a date on the row
+    ISO_DATETIME = "iso_datetime"  # an ISO string (UTC) in the dialogue data, aware on the row
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,11 +217,44 @@ COMPANY_MAX, PERSON_MAX, MEMO_MAX, REFLECTION_MAX, CONTACT_MAX = 100, 50, 300, 1
 POSITION_MAX = DEPARTMENT_MAX = AGENT_NAME_MAX = 100
 # parse_contact refuses anything longer than an e-mail address can be.
 AGENT_CONTACT_MAX = 254
+# A room and a building, or an online meeting's link.
+PLACE_MAX = 300
+# What a round carries over to the next one: who the user talks to and how they applied.
+CARRIED_OVER = (
+    "company",
+    "position",
+    "applied_via",
+    "agent_name",
+    "agent_contact",
+    "interviewer",
+    "department",
+    "contact",
+)
 
 
 def through_agent(data: Mapping[str, Any]) -> bool:
     """The agent is asked about only when the user applied through one."""
     return data.get("applied_via") == "agent"
+
+
+# The dialogue-data key that says which kind of record this is; absent: an interview held.
+ROUND = "_round"
+# A round recorded before it happens (after a pass): its time and place, no result yet.
+SCHEDULED_ROUND = "next"
+
+
+def scheduled_round(data: Mapping[str, Any]) -> bool:
+    return data.get(ROUND) == SCHEDULED_ROUND
+
+
+def held_round(data: Mapping[str, Any]) -> bool:
+    """What happened at the interview and what was promised: asked once it has taken place."""
+    return not scheduled_round(data)
+
+
+def has_round_time(data: Mapping[str, Any]) -> bool:
+    """A round's time is asked when it is scheduled, and stays on the card once it was held."""
+    return scheduled_round(data) or data.get("next_at") is not None
 
 
 REGISTRATION = Registration(
@@ -236,6 +271,9 @@ REGISTRATION = Registration(
             "date",
             AnswerKind.DATE,
             button_columns=3,
+            # A scheduled round's day is its time's; once held, that day comes prefilled.
+            asked_if=held_round,
+            skip_if_prefilled=True,
             follow_up=FollowUp("date_input", "input", AnswerKind.DATE),
             stored=(Column("date", "interview_date", Codec.ISO_DATE),),
         ),
@@ -246,13 +284,32 @@ REGISTRATION = Registration(
             labels="interview.stage",
             words="interview.words.stage",
             button_columns=3,
-            # The next round's stage is only a guess from the last one, so it is still asked.
+            # The next round's stage is only a guess from the last one, so it is not marked
+            # prefilled and is still asked; once the round is held it is known.
+            skip_if_prefilled=True,
             stored=(Column("stage", "stage"),),
+        ),
+        Question(
+            "next_at",
+            AnswerKind.MOMENT,
+            asked_if=has_round_time,
+            skip_if_prefilled=True,
+            stored=(Column("next_at", "scheduled_at", Codec.ISO_DATETIME),),
+        ),
+        Question(
+            "place",
+            AnswerKind.TEXT,
+            optional=True,
+            limit=PLACE_MAX,
+            asked_if=has_round_time,
+            skip_if_prefilled=True,
+            stored=(Column("place", "place"),),
         ),
         Question(
             "position",
             AnswerKind.TEXT,
             optional=True,
+            skip_if_prefilled=True,
             limit=POSITION_MAX,
             need_word=True,
             stored=(Column("position", "position"),),
@@ -261,6 +318,7 @@ REGISTRATION = Registration(
             "promised",
             AnswerKind.PERIOD,
             button_columns=3,
+            asked_if=held_round,
             follow_up=FollowUp("promised_date", "date", AnswerKind.DATE),
             stored=(Column("promised", "promised"),),
         ),
@@ -271,12 +329,14 @@ REGISTRATION = Registration(
             labels="interview.method",
             words="interview.words.method",
             echo="interview.method_tip",
+            asked_if=held_round,
             stored=(Column("method", "contact_method"),),
         ),
         Question(
             "applied_via",
             AnswerKind.CHOICE,
             optional=True,
+            skip_if_prefilled=True,
             choices=APPLIED_VIA,
             labels="interview.applied_via",
             words="interview.words.applied_via",
@@ -288,6 +348,7 @@ REGISTRATION = Registration(
             "agent_name",
             AnswerKind.TEXT,
             optional=True,
+            skip_if_prefilled=True,
             limit=AGENT_NAME_MAX,
             need_word=True,
             asked_if=through_agent,
@@ -297,6 +358,7 @@ REGISTRATION = Registration(
             "agent_contact",
             AnswerKind.CONTACT,
             optional=True,
+            skip_if_prefilled=True,
             limit=AGENT_CONTACT_MAX,
             asked_if=through_agent,
             stored=(Column("agent_contact", "agent_contact"),),
@@ -305,6 +367,7 @@ REGISTRATION = Registration(
             "interviewer",
             AnswerKind.TEXT,
             optional=True,
+            skip_if_prefilled=True,
             limit=PERSON_MAX,
             need_word=True,
             stored=(Column("interviewer", "interviewer_name"),),
@@ -313,6 +376,7 @@ REGISTRATION = Registration(
             "department",
             AnswerKind.TEXT,
             optional=True,
+            skip_if_prefilled=True,
             limit=DEPARTMENT_MAX,
             need_word=True,
             stored=(Column("department", "department"),),
@@ -321,6 +385,7 @@ REGISTRATION = Registration(
             "contact",
             AnswerKind.CONTACT,
             optional=True,
+            skip_if_prefilled=True,
             limit=CONTACT_MAX,
             stored=(Column("contact", "interviewer_contact"),),
         ),
@@ -330,6 +395,7 @@ REGISTRATION = Registration(
             optional=True,
             words="interview.words.yes_no",
             said_after_no="interview.asked_no_tip",
+            asked_if=held_round,
             follow_up=FollowUp("asked_memo", "yes", AnswerKind.TEXT, optional=True, limit=MEMO_MAX),
             stored=(
                 Column("asked", "asked_what_if_silent"),
@@ -340,6 +406,7 @@ REGISTRATION = Registration(
             "good",
             AnswerKind.TEXT,
             optional=True,
+            asked_if=held_round,
             limit=REFLECTION_MAX,
             stored=(Column("good", "reflection_good"),),
         ),
@@ -347,6 +414,7 @@ REGISTRATION = Registration(
             "improve",
             AnswerKind.TEXT,
             optional=True,
+            asked_if=held_round,
             limit=REFLECTION_MAX,
             stored=(Column("improve", "reflection_improve"),),
         ),

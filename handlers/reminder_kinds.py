@@ -96,6 +96,12 @@ class ReminderKindSpec:
     # OPTIONAL: held (cancelled, with a reason) when the channel says its pushes run short,
     # so what is left of LINE's monthly quota goes to the follow-ups.
     priority: Priority = Priority.ESSENTIAL
+    # The interview statuses the kind is about; None: while a result is awaited. A round
+    # recorded ahead (SCHEDULED) has reminders of its own.
+    statuses: frozenset[InterviewStatus] | None = None
+
+    def is_about(self, status: InterviewStatus) -> bool:
+        return status.is_open if self.statuses is None else status in self.statuses
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +204,7 @@ class ReminderKinds:
             if (
                 interview is None
                 or interview.muted
-                or not InterviewStatus(interview.status).is_open
+                or not spec.is_about(InterviewStatus(interview.status))
             ):
                 return Hold.CANCEL
             if not spec.enabled(ctx):

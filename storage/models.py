@@ -75,9 +75,12 @@ class InterviewStatus(enum.StrEnum):
     REJECTED = "rejected"
     DECLINED = "declined"
     NO_RESPONSE = "no_response"
+    # A round recorded before it happens: it has a time and no result yet.
+    SCHEDULED = "scheduled"
 
     @property
     def is_open(self) -> bool:
+        """A result is awaited."""
         return self in (InterviewStatus.WAITING, InterviewStatus.FOLLOWED_UP)
 
 
@@ -90,6 +93,11 @@ class ReminderKind(enum.StrEnum):
     RECHECK_LATER = "recheck_later"
     # The user's week at a glance; it belongs to the user, not to one interview.
     DIGEST = "digest"
+    # A scheduled round: the checklist the day before, a line that morning, and afterwards
+    # the questions about how it went.
+    PREP_EVE = "prep_eve"
+    PREP_MORNING = "prep_morning"
+    ROUND_AFTER = "round_after"
 
 
 class ReminderState(enum.StrEnum):
@@ -131,13 +139,36 @@ class User(Base):
     )
 
 
+class Application(Base):
+    """One company a user applied to; its interviews are the rounds.
+
+    Only the grouping key lives here. How the user applied and who they talk to stay on each
+    round, where the registration table keeps every answer: a later round may have another
+    interviewer, and the follow-up texts read one interview row.
+    """
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    company: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Interview(Base):
     __tablename__ = "interviews"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     company: Mapped[str] = mapped_column(String(100))
+    # None only for a row written by code that predates applications; saving sets it.
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
     interview_date: Mapped[date] = mapped_column(Date)
+    # A round recorded ahead: when and where it takes place (a place or an online link).
+    scheduled_at: Mapped[datetime | None] = mapped_column()
+    place: Mapped[str | None] = mapped_column(String(300))
     stage: Mapped[str] = mapped_column(String(16))
     # domain.calendar.PromisedPeriod in its storage form ("weeks:2", "bdays:5", "none", ...).
     promised: Mapped[str] = mapped_column(String(32))

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    Application,
     DialogueState,
     Download,
     InboxEvent,
@@ -130,6 +131,56 @@ class InterviewRepository:
     async def delete(self, interview: Interview) -> None:
         await self._session.delete(interview)
         await self._session.flush()
+
+
+class ApplicationRepository:
+    """A user's applications (a company each) and the interviews that are their rounds."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def create(self, user_id: int, company: str) -> Application:
+        application = Application(user_id=user_id, company=company)
+        self._session.add(application)
+        await self._session.flush()
+        return application
+
+    async def owned(self, user_id: int, application_id: int) -> Application | None:
+        """The application only when it belongs to this user."""
+        return await self._session.scalar(
+            select(Application).where(
+                Application.id == application_id, Application.user_id == user_id
+            )
+        )
+
+    async def for_user(self, user_id: int) -> Sequence[Application]:
+        result = await self._session.scalars(
+            select(Application).where(Application.user_id == user_id).order_by(Application.id)
+        )
+        return result.all()
+
+    async def rounds(self, user_id: int, application_id: int) -> Sequence[Interview]:
+        """The application's interviews, first round first; only the user's own."""
+        result = await self._session.scalars(
+            select(Interview)
+            .where(Interview.application_id == application_id, Interview.user_id == user_id)
+            .order_by(Interview.interview_date, Interview.id)
+        )
+        return result.all()
+
+    async def delete_if_empty(self, user_id: int, application_id: int) -> None:
+        """Drop an application whose last round was deleted."""
+        left = await self._session.scalar(
+            select(func.count())
+            .select_from(Interview)
+            .where(Interview.application_id == application_id, Interview.user_id == user_id)
+        )
+        if not left:
+            await self._session.execute(
+                delete(Application).where(
+                    Application.id == application_id, Application.user_id == user_id
+                )
+            )
 
 
 class DialogueRepository:

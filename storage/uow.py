@@ -23,6 +23,7 @@ from storage.chat_lock import ChatLock
 from storage.models import Interview, Reminder, User
 from storage.reminder_queue import ReminderQueue
 from storage.repositories import (
+    ApplicationRepository,
     DialogueRepository,
     DownloadRepository,
     EventRepository,
@@ -74,6 +75,7 @@ class UnitOfWork:
 
     users: UserRepository
     interviews: InterviewRepository
+    applications: ApplicationRepository
     dialogues: DialogueRepository
     reminders: ReminderRepository
     history: HistoryRepository
@@ -105,6 +107,7 @@ class UnitOfWork:
         event.listen(sync_session, "do_orm_execute", _notice_statement)
         self.users = UserRepository(self._session)
         self.interviews = InterviewRepository(self._session)
+        self.applications = ApplicationRepository(self._session)
         self.dialogues = DialogueRepository(self._session)
         self.reminders = ReminderRepository(self._session)
         self.history = HistoryRepository(self._session)

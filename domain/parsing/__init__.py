@@ -11,6 +11,7 @@ tokens users type (今日, 営業日, ...) appear here, as patterns. One module 
 from domain.parsing.contacts import Contact, parse_contact
 from domain.parsing.dates import Prefer, parse_date
 from domain.parsing.ids import parse_id
+from domain.parsing.moments import parse_moment
 from domain.parsing.periods import parse_period
 from domain.parsing.text import TextProblem, clean_text
 from domain.parsing.words import fold_word, matching_values
@@ -25,5 +26,6 @@ __all__ = [
     "parse_contact",
     "parse_date",
     "parse_id",
+    "parse_moment",
     "parse_period",
 ]

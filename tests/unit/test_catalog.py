@@ -240,6 +240,10 @@ BUILT_KEYS: dict[str, list[tuple[str, frozenset[str]]]] = {
     ],
     "status.{}": _family("status.{}", [s.value for s in InterviewStatus]),
     "template_stage.{}": _family("template_stage.{}", STAGES),
+    "list.round.{}": _family(
+        "list.round.{}", [s.value for s in InterviewStatus], {"stage", "when"}
+    ),
+    "list.stage_short.{}": _family("list.stage_short.{}", STAGES),
     "reminders.copy.{}": _family("reminders.copy.{}", COPY_PARTS),
     "templates.{}.{}": [
         *[

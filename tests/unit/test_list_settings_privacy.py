@@ -204,15 +204,18 @@ async def test_export_sends_all_own_data_as_json(app: Renraku, engine: Engine) -
     document = next(r.document for r in replies if r.document is not None)
     payload = json.loads(document.content)
     assert payload["user"]["name"] == "応募者"
-    assert [i["company"] for i in payload["interviews"]] == ["株式会社サンプル"]
-    assert payload["interviews"][0]["status_history"][0]["to"] == "waiting"
+    assert [a["company"] for a in payload["applications"]] == ["株式会社サンプル"]
+    [only] = payload["applications"][0]["rounds"]
+    assert only["status_history"][0]["to"] == "waiting"
     assert "別の会社" not in document.content.decode()
     # Every answer, under the same keys as before the table (the export format is versioned).
-    answers = {k: v for k, v in payload["interviews"][0].items() if k not in NOT_ANSWERS}
+    answers = {k: v for k, v in only.items() if k not in NOT_ANSWERS}
     assert answers == {
         "company": "株式会社サンプル",
         "interview_date": "2026-11-25",
         "stage": "first",
+        "scheduled_at": None,
+        "place": None,
         "position": "営業職",
         "promised": "weeks:2",
         "contact_method": "email",

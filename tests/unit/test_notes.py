@@ -52,7 +52,7 @@ async def test_a_note_is_shown_on_the_card_with_its_date_and_kept_in_the_export(
     replies = await chat.say("/export")
     [document] = [r.document for r in replies if r.document is not None]
     exported = json.loads(document.content)
-    notes = exported["interviews"][0]["notes"]
+    notes = exported["applications"][0]["rounds"][0]["notes"]
     assert [n["text"] for n in notes] == [
         "人事の田中さんから、来週中に連絡すると電話があった",
         "お礼のメールを送った",

@@ -196,7 +196,7 @@ async def test_export_arrives_as_a_document(app: Renraku, aoi: TelegramChat) -> 
     filename, content = documents[0].document
     assert filename.endswith(".json")
     exported = json.loads(content)
-    assert exported["interviews"][0]["company"] == "株式会社ミライ"
+    assert exported["applications"][0]["rounds"][0]["company"] == "株式会社ミライ"
 
 
 async def test_blocking_the_bot_marks_the_user_inactive(
