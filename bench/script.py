@@ -1,8 +1,12 @@
-"""The conversation every benchmark plays: a new user who records one interview.
+"""The conversations the benchmarks play.
 
-The same turns as ``onboard()`` + ``register_by_taps()`` in tests/unit/test_registration.py
-(answers ``tests.walker.TAPS``; 15 today, 9 typed and 6 taps), planned from the question table
-beforehand so each turn can be timed on its own.
+``REGISTRATION``: a new user who records one interview, the same turns as ``onboard()`` +
+``register_by_taps()`` in tests/unit/test_registration.py (answers ``tests.walker.TAPS``; 15
+today, 9 typed and 6 taps), planned from the question table beforehand so each turn can be
+timed on its own.
+
+``CROWD``: what the issue "Fast under a crowd" measures: an onboarded user sends ``/new`` and
+types a company name (two updates). ``ONBOARDING`` gets a user there and is not timed.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ def _registration() -> tuple[Step, ...]:
 
 
 REGISTRATION: tuple[Step, ...] = _registration()
+ONBOARDING: tuple[Step, ...] = REGISTRATION[:2]
+CROWD: tuple[Step, ...] = (Step("say", "/new"), Step("say", COMPANY))
 
 
 class TurnFailed(RuntimeError):
