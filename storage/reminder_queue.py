@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Reminder, ReminderState, User
@@ -98,8 +98,14 @@ class ReminderQueue:
         """Return when the earliest row a worker for these channels could claim falls due."""
         if not channels:
             return None
+        # ORDER BY ... LIMIT 1 rather than min(): the planners then walk the (state, due_at)
+        # index in order and stop at the first claimable row, where min() over the IN
+        # subquery read every pending row (SQLite by user_id, PostgreSQL a seq scan).
         return await self._session.scalar(
-            select(func.min(Reminder.due_at)).where(self._claimable(channels, max_attempts))
+            select(Reminder.due_at)
+            .where(self._claimable(channels, max_attempts))
+            .order_by(Reminder.due_at)
+            .limit(1)
         )
 
     async def due_channels(self, now: datetime) -> set[str]:
