@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Reminder, ReminderState, User
@@ -35,10 +35,16 @@ class ReminderQueue:
     @staticmethod
     def _claimable(channels: Collection[str], max_attempts: int) -> ColumnElement[bool]:
         """Select the rows a worker reaching these channels may take, whatever their due time."""
+        # EXISTS, not user_id IN (SELECT ...): given the IN list, SQLite's planner reads
+        # reminders through ix_reminders_user_id, i.e. every pending row of every user
+        # (0.7 s at 1,000,000 rows); with EXISTS both planners walk ix_reminders_state_due_at
+        # in due order and stop at the limit.
         return and_(
             Reminder.state == PENDING,
             Reminder.attempts < max_attempts,
-            Reminder.user_id.in_(select(User.id).where(User.channel.in_(list(channels)))),
+            exists(
+                select(User.id).where(User.id == Reminder.user_id, User.channel.in_(list(channels)))
+            ),
         )
 
     async def release_stale(self, claimed_before: datetime) -> int:
