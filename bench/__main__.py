@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bench.common import Table, emit, postgres_status
 
-BENCHMARKS = ("telegram", "engine", "reminders")
+BENCHMARKS = ("telegram", "engine", "reminders", "storage")
 
 
 async def _run(name: str, scale: float) -> list[Table]:
@@ -25,9 +25,13 @@ async def _run(name: str, scale: float) -> list[Table]:
         from bench import engine
 
         return await engine.run(scale)
-    from bench import reminders
+    if name == "reminders":
+        from bench import reminders
 
-    return await reminders.run(scale)
+        return await reminders.run(scale)
+    from bench import storage
+
+    return await storage.run(scale)
 
 
 async def _preamble() -> None:
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "benchmarks",
         nargs="*",
-        metavar="{telegram,engine,reminders,all}",
+        metavar="{telegram,engine,reminders,storage,all}",
         help="which to run (default: all)",
     )
     parser.add_argument(

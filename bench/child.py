@@ -48,6 +48,7 @@ WORKLOADS = {
     "telegram_app": "bench.telegram_app:serve",
     "engine": "bench.engine:measure",
     "reminders": "bench.reminders:measure",
+    "storage": "bench.storage:measure",
 }
 
 

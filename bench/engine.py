@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from bench.common import (
 )
 
 USERS = 50
-SOLO_USERS = 10
+SOLO_USERS = 50
 WARM_UP_USERS = 2
 TIMEOUT = 150.0
 
@@ -37,10 +38,9 @@ TIMEOUT = 150.0
 
 async def _register(engine: Any, user: str, unexpected: str) -> tuple[list[float], str | None]:
     """Play the registration; return each turn's seconds and why it stopped early, if it did."""
-    from bench.script import REGISTRATION, TurnFailed, play
-    from tests.support import Chat
+    from bench.script import REGISTRATION, EventChat, TurnFailed, play
 
-    chat = Chat(engine, user=user)
+    chat = EventChat(engine, user=user)
     seconds: list[float] = []
     for step in REGISTRATION:
         started = time.perf_counter()
@@ -50,6 +50,58 @@ async def _register(engine: Any, user: str, unexpected: str) -> tuple[list[float
             return seconds, f"turn {len(seconds) + 1} ({step.value}): {exc}"
         seconds.append(time.perf_counter() - started)
     return seconds, None
+
+
+class StatementCounter:
+    """SQL statements the app's engine sends: every cursor execute (BEGIN, SAVEPOINT and
+    RELEASE included) plus each COMMIT and ROLLBACK, which the driver does without a cursor."""
+
+    def __init__(self, db: Any) -> None:
+        from sqlalchemy import event
+
+        self.count = 0
+        self.kinds: Counter[str] = Counter()
+        self._sync = db.sync_engine
+        self._listeners = [
+            ("before_cursor_execute", self._statement),
+            ("commit", lambda _conn: self._note("COMMIT")),
+            ("rollback", lambda _conn: self._note("ROLLBACK")),
+        ]
+        for name, listener in self._listeners:
+            event.listen(self._sync, name, listener)
+
+    def close(self) -> None:
+        """Stop counting, so the timed phases pay nothing for it."""
+        from sqlalchemy import event
+
+        for name, listener in self._listeners:
+            event.remove(self._sync, name, listener)
+
+    def _statement(self, _c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        self._note(statement.split(None, 1)[0].upper())
+
+    def _note(self, kind: str) -> None:
+        self.count += 1
+        self.kinds[kind] += 1
+
+    def reset(self) -> None:
+        self.count = 0
+        self.kinds.clear()
+
+
+async def count_statements(app: Any, counter: StatementCounter) -> list[dict[str, Any]]:
+    """One new user plays the registration alone; the statements of each turn."""
+    from bench.script import REGISTRATION, EventChat, play
+
+    unexpected = app.catalog.text("ja", "errors.unexpected")
+    chat = EventChat(app.engine, user="statements", channel="telegram")
+    turns = []
+    for step in REGISTRATION:
+        counter.reset()
+        await play(chat, step, unexpected)
+        kinds = dict(counter.kinds)
+        turns.append({"turn": step.value, "statements": counter.count, "kinds": kinds})
+    return turns
 
 
 async def measure(params: dict[str, Any]) -> None:
@@ -68,14 +120,20 @@ async def measure(params: dict[str, Any]) -> None:
             app = await bootstrap(settings, clock=ManualClock(START), with_channels=False)
             try:
                 unexpected = app.catalog.text("ja", "errors.unexpected")
+                counter = StatementCounter(app.db)
+                statements = await count_statements(app, counter)
+                counter.close()
                 for i in range(WARM_UP_USERS):
                     await _register(app.engine, f"warm-{i}", unexpected)
                 solo: list[float] = []
                 solo_failures: list[str] = []
+                solo_crowd: list[list[float]] = []
                 for i in range(solo_users):
                     seconds, failure = await _register(app.engine, f"solo-{i}", unexpected)
                     solo += seconds
                     solo_failures += [failure] if failure else []
+                    # Turns 3 and 4 are the crowd's: /new and the company name.
+                    solo_crowd.append(seconds[2:4])
 
                 meter.mark()
                 started = time.perf_counter()
@@ -110,7 +168,9 @@ async def measure(params: dict[str, Any]) -> None:
             "failures": (failures + solo_failures)[:5],
             "interviews": interviews,
             "reminders": reminders,
-            "expected_interviews": WARM_UP_USERS + solo_users + users,
+            "expected_interviews": WARM_UP_USERS + solo_users + users + 1,
+            "statements": statements,
+            "crowd_solo": latency_summary([s for seconds in solo_crowd for s in seconds]),
             **usage,
         },
     )
@@ -130,7 +190,47 @@ async def run(scale: float = 1.0) -> list[Table]:
             {"backend": backend, "users": users, "solo_users": solo_users},
             TIMEOUT,
         )
-    return [_table(results, users, pg_ok, pg_info)]
+    return [_table(results, users, pg_ok, pg_info), _statements_table(results)]
+
+
+def _statements_table(results: dict[str, dict[str, Any]]) -> Table:
+    names = {"sqlite": "SQLite file", "postgresql": "PostgreSQL"}
+    table = Table(
+        "SQL statements per engine turn (one user alone, registration of bench/script.py)",
+        ["turn", *(names[b] for b in results)],
+    )
+    per_backend = [r["statements"] for r in results.values()]
+    for i, first in enumerate(per_backend[0]):
+        label = f"{i + 1:2}. {first['turn']}" + (" (crowd)" if i in (2, 3) else "")
+        table.add(label, *(str(turns[i]["statements"]) for turns in per_backend))
+    table.add(
+        "crowd turn: /new + company name",
+        *(str(turns[2]["statements"] + turns[3]["statements"]) for turns in per_backend),
+    )
+    table.add(
+        "whole registration (15 turns)",
+        *(str(sum(t["statements"] for t in turns)) for turns in per_backend),
+    )
+    totals: list[Counter[str]] = [Counter() for _ in per_backend]
+    for total, turns in zip(totals, per_backend, strict=True):
+        for turn in turns:
+            total.update(turn["kinds"])
+    for backend, total in zip(results, totals, strict=True):
+        kinds = ", ".join(f"{kind} {n}" for kind, n in total.most_common())
+        table.notes.append(f"{names[backend]}, the whole registration by kind: {kinds}.")
+    table.notes.append(
+        "Counted with SQLAlchemy's before_cursor_execute on the engine's sync_engine (BEGIN, "
+        "SAVEPOINT and RELEASE included) plus its commit/rollback events. Each event carries an "
+        "id, as Telegram's and LINE's do. The channel's inbox (store, then done) is not in it: "
+        "two more transactions per Telegram update."
+    )
+    for name, result in results.items():
+        crowd = result["crowd_solo"]
+        table.notes.append(
+            f"{names[name]}: Engine.handle alone for the crowd's two turns, "
+            f"p50 {crowd['p50']:.1f} ms, p99 {crowd['p99']:.1f} ms ({crowd['n']:.0f} turns)."
+        )
+    return table
 
 
 def _table(results: dict[str, dict[str, Any]], users: int, pg_ok: bool, pg_info: str) -> Table:

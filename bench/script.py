@@ -1,16 +1,21 @@
-"""The conversation every benchmark plays: a new user who records one interview.
+"""The conversations the benchmarks play.
 
-The same turns as ``onboard()`` + ``register_by_taps()`` in tests/unit/test_registration.py
-(answers ``tests.walker.TAPS``; 20 today, 13 typed and 7 taps), planned from the question table
-beforehand so each turn can be timed on its own.
+``REGISTRATION``: a new user who records one interview, the same turns as ``onboard()`` +
+``register_by_taps()`` in tests/unit/test_registration.py (answers ``tests.walker.TAPS``),
+planned from the question table beforehand so each turn can be
+timed on its own.
+
+``CROWD``: what the issue "Fast under a crowd" measures: an onboarded user sends ``/new`` and
+types a company name (two updates). ``ONBOARDING`` gets a user there and is not timed.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
-from domain.protocol import Reply
+from domain.protocol import Incoming, Reply
 from messages.catalog import load_catalog
 from tests.support import Chat
 from tests.walker import TAPS, Walker
@@ -38,6 +43,26 @@ def _registration() -> tuple[Step, ...]:
 
 
 REGISTRATION: tuple[Step, ...] = _registration()
+ONBOARDING: tuple[Step, ...] = REGISTRATION[:2]
+CROWD: tuple[Step, ...] = (Step("say", "/new"), Step("say", COMPANY))
+
+
+_event_ids = itertools.count(1)
+
+
+class EventChat(Chat):
+    """A Chat whose every event carries an id, as Telegram's and LINE's do (the engine then
+    records it once), so its statements are those of a real channel's turn."""
+
+    async def say(self, text: str) -> list[Reply]:
+        incoming = Incoming.text_message(self.address, text, event_id=f"bench:{next(_event_ids)}")
+        self.last = await self.engine.handle(incoming)
+        return self.last
+
+    async def act(self, action: str) -> list[Reply]:
+        incoming = Incoming.button(self.address, action, event_id=f"bench:{next(_event_ids)}")
+        self.last = await self.engine.handle(incoming)
+        return self.last
 
 
 class TurnFailed(RuntimeError):

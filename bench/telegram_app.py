@@ -1,17 +1,14 @@
 """The measured side of the Telegram benchmark: one bot, polling the fake Bot API.
 
-``renraku``: the whole app as ``renraku run`` builds it (bootstrap: a temp SQLite file,
-migrations, the engine, the reminder dispatcher, the real TelegramChannel), with the engine's
-clock fixed at the tests' Wednesday morning so every run says the same things.
+``renraku``: the whole app as ``renraku run`` builds it from Settings (bootstrap: a temp SQLite
+file, migrations, the engine, the reminder dispatcher, the durable inbox, the real
+TelegramChannel), with the engine's clock fixed at the tests' Wednesday morning so every run
+says the same things. Nothing in it is patched: whatever pacing the channel applies to
+replies is measured as shipped.
 
-``baseline``: a bare python-telegram-bot Application with a MessageHandler that echoes the
-text and a CallbackQueryHandler that answers the query and echoes its data, with the same
-update concurrency (32) and the same AIORateLimiter settings as Renraku's channel.
-
-``limiter``: ``on`` is AIORateLimiter(max_retries=3) as Renraku's channel builds it (30
-requests/s bot-wide for any call naming a chat, 20/min per group); ``off`` is the same
-limiter with both rates 0, which only keeps its retry on 429. Renraku's channel has no
-setting for it, so for ``off`` the class it instantiates is replaced, in this process only.
+``baseline``: a bare python-telegram-bot Application with PTB's default settings (no rate
+limiter, updates one at a time, its own Updater polling), a MessageHandler that echoes the
+text and a CallbackQueryHandler that answers the query and echoes its data.
 """
 
 from __future__ import annotations
@@ -26,8 +23,6 @@ from bench.child import command, say
 from bench.common import START, Meter, rss_mib
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-CONCURRENT_UPDATES = 32  # TelegramChannel's default max_concurrent_updates
-MAX_RETRIES = 3  # TelegramChannel's default max_retries
 
 
 class Bot(Protocol):
@@ -40,12 +35,6 @@ class Bot(Protocol):
     async def stop(self) -> None: ...
 
 
-def _unlimited(**kwargs: Any) -> Any:
-    from telegram.ext import AIORateLimiter
-
-    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, **kwargs)
-
-
 class RenrakuBot:
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -56,11 +45,6 @@ class RenrakuBot:
         from bot.bootstrap import bootstrap
         from tests.support import ManualClock, sqlite_settings
 
-        if params["limiter"] == "off":
-            import bot.channels.telegram as channel
-
-            # The channel builds AIORateLimiter(max_retries=...) itself; this process only.
-            setattr(channel, "AIORateLimiter", _unlimited)  # noqa: B010
         settings = sqlite_settings(
             folder, telegram_bot_token=params["token"], telegram_base_url=params["base_url"]
         )
@@ -89,11 +73,12 @@ class RenrakuBot:
     async def report(self) -> dict[str, Any]:
         from sqlalchemy import func, select
 
-        from storage.models import Interview
+        from storage.models import Interview, User
 
         async with self.app.uow() as uow:
             interviews = await uow.session.scalar(select(func.count()).select_from(Interview))
-        return {**self.since_mark(), "interviews": interviews}
+            users = await uow.session.scalar(select(func.count()).select_from(User))
+        return {**self.since_mark(), "interviews": interviews, "users": users}
 
     async def stop(self) -> None:
         await self.app.stop()
@@ -107,7 +92,6 @@ class EchoBot:
     async def start(cls, params: dict[str, Any], _folder: Path) -> EchoBot:
         from telegram import Update
         from telegram.ext import (
-            AIORateLimiter,
             Application,
             CallbackQueryHandler,
             ContextTypes,
@@ -127,19 +111,8 @@ class EchoBot:
             await query.answer()
             await context.bot.send_message(query.message.chat.id, str(query.data))
 
-        limiter = (
-            AIORateLimiter(max_retries=MAX_RETRIES)
-            if params["limiter"] == "on"
-            else _unlimited(max_retries=MAX_RETRIES)
-        )
-        application = (
-            Application.builder()
-            .token(params["token"])
-            .base_url(params["base_url"])
-            .rate_limiter(limiter)
-            .concurrent_updates(CONCURRENT_UPDATES)
-            .build()
-        )
+        builder = Application.builder().token(params["token"]).base_url(params["base_url"])
+        application = builder.build()
         application.add_handler(MessageHandler(filters.TEXT, echo))
         application.add_handler(CallbackQueryHandler(pressed))
         await application.initialize()

@@ -95,8 +95,8 @@ class Context:
         return copy.deepcopy(self.dialogue.data) if self.dialogue is not None else {}
 
     async def go(self, flow: str, step: str, data: dict[str, Any]) -> None:
-        await self.uow.dialogues.save(self.user.id, flow, step, data)
-        self.dialogue = await self.uow.dialogues.get(self.user.id)
+        # save() returns the row as stored, so it is not read back.
+        self.dialogue = await self.uow.dialogues.save(self.user.id, flow, step, data)
 
     async def end_flow(self) -> None:
         if self.dialogue is not None:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Reminder, ReminderState, User
@@ -35,10 +35,16 @@ class ReminderQueue:
     @staticmethod
     def _claimable(channels: Collection[str], max_attempts: int) -> ColumnElement[bool]:
         """Select the rows a worker reaching these channels may take, whatever their due time."""
+        # EXISTS, not user_id IN (SELECT ...): given the IN list, SQLite's planner reads
+        # reminders through ix_reminders_user_id, i.e. every pending row of every user
+        # (0.7 s at 1,000,000 rows); with EXISTS both planners walk ix_reminders_state_due_at
+        # in due order and stop at the limit.
         return and_(
             Reminder.state == PENDING,
             Reminder.attempts < max_attempts,
-            Reminder.user_id.in_(select(User.id).where(User.channel.in_(list(channels)))),
+            exists(
+                select(User.id).where(User.id == Reminder.user_id, User.channel.in_(list(channels)))
+            ),
         )
 
     async def release_stale(self, claimed_before: datetime) -> int:
@@ -98,8 +104,14 @@ class ReminderQueue:
         """Return when the earliest row a worker for these channels could claim falls due."""
         if not channels:
             return None
+        # ORDER BY ... LIMIT 1 rather than min(): the planners then walk the (state, due_at)
+        # index in order and stop at the first claimable row, where min() over the IN
+        # subquery read every pending row (SQLite by user_id, PostgreSQL a seq scan).
         return await self._session.scalar(
-            select(func.min(Reminder.due_at)).where(self._claimable(channels, max_attempts))
+            select(Reminder.due_at)
+            .where(self._claimable(channels, max_attempts))
+            .order_by(Reminder.due_at)
+            .limit(1)
         )
 
     async def due_channels(self, now: datetime) -> set[str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +24,7 @@ from storage.models import (
     ReminderState,
     StatusChange,
     User,
+    utcnow,
 )
 
 # A reminder still on its way: waiting, waiting for the user to come back, or being sent.
@@ -32,14 +35,58 @@ OPEN_STATES = (
 )
 
 
+# Dialogues of this session's users as the user query read them (an outer join), None for
+# none, so the engine's next question for the dialogue needs no SELECT of its own. Only that
+# read puts a user here and any write of their dialogue takes them out, so a rollback cannot
+# leave a stale answer; the dict also holds the row, which the identity map only references
+# weakly. It lives as long as the session, one unit of work.
+_READ_WITH_USER = "renraku.dialogue_read_with_user"
+_ABSENT_USERS = "renraku.absent_users"
+
+
+def _upsert(session: AsyncSession) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT: one statement instead of SELECT + INSERT
+    (and a savepoint), with the same once-only guarantee from the unique key."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"no upsert for the {dialect} dialect")
+
+
+def _absent_users(session: AsyncSession) -> set[tuple[str, str]]:
+    """Users this session looked for and did not find; the insert that follows needs no
+    second look, and should it lose a race it looks again."""
+    absent: set[tuple[str, str]] = session.info.setdefault(_ABSENT_USERS, set())
+    return absent
+
+
+def _read_with_user(session: AsyncSession) -> dict[int, DialogueState | None]:
+    known: dict[int, DialogueState | None] = session.info.setdefault(_READ_WITH_USER, {})
+    return known
+
+
 class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
     async def find(self, channel: str, external_id: str) -> User | None:
-        return await self._session.scalar(
-            select(User).where(User.channel == channel, User.external_id == external_id)
-        )
+        """The user, with their dialogue read in the same query (see ``_READ_WITH_USER``)."""
+        row = (
+            await self._session.execute(
+                select(User, DialogueState)
+                .outerjoin(DialogueState, DialogueState.user_id == User.id)
+                .where(User.channel == channel, User.external_id == external_id)
+            )
+        ).first()
+        if row is None:
+            # get_or_create, next in a first turn, then inserts without asking again.
+            _absent_users(self._session).add((channel, external_id))
+            return None
+        user, dialogue = row
+        _read_with_user(self._session)[user.id] = dialogue
+        return user
 
     async def get(self, user_id: int) -> User | None:
         return await self._session.get(User, user_id)
@@ -47,33 +94,40 @@ class UserRepository:
     async def get_or_create(
         self, channel: str, external_id: str, *, locale: str, timezone: str
     ) -> User:
-        user = await self.find(channel, external_id)
-        if user is not None:
-            return user
-        user = User(
-            channel=channel,
-            external_id=external_id,
-            locale=locale,
-            timezone=timezone,
-            reminder_hour=10,
-            quiet_start=22,
-            quiet_end=8,
-            halfway_nudge=True,
-            active=True,
-            onboarded=False,
-            recent_tips={},
+        absent = _absent_users(self._session)
+        if (channel, external_id) not in absent:
+            user = await self.find(channel, external_id)
+            if user is not None:
+                return user
+        absent.discard((channel, external_id))
+        # ON CONFLICT DO NOTHING: losing a race with another replica creating the same user
+        # inserts nothing and fails nothing, so the rest of the transaction stands.
+        created: User | None = await self._session.scalar(
+            _upsert(self._session)(User)
+            .values(
+                channel=channel,
+                external_id=external_id,
+                locale=locale,
+                timezone=timezone,
+                reminder_hour=10,
+                quiet_start=22,
+                quiet_end=8,
+                halfway_nudge=True,
+                active=True,
+                onboarded=False,
+                recent_tips={},
+            )
+            .on_conflict_do_nothing(index_elements=[User.channel, User.external_id])
+            .returning(User)
         )
-        try:
-            # A savepoint, so losing a race with another replica creating the same user
-            # does not throw away the rest of the transaction.
-            async with self._session.begin_nested():
-                self._session.add(user)
-        except IntegrityError:
-            existing = await self.find(channel, external_id)
-            if existing is None:
-                raise
-            return existing
-        return user
+        if created is not None:
+            # A user created just now has no dialogue yet.
+            _read_with_user(self._session)[created.id] = None
+            return created
+        existing = await self.find(channel, external_id)
+        if existing is None:
+            raise RuntimeError("user neither created nor found")
+        return existing
 
     async def delete(self, user: User) -> None:
         """Delete the user; the database cascades to everything they own."""
@@ -188,18 +242,39 @@ class DialogueRepository:
         self._session = session
 
     async def get(self, user_id: int) -> DialogueState | None:
+        known = _read_with_user(self._session)
+        if user_id in known:
+            return known[user_id]
         return await self._session.get(DialogueState, user_id)
 
-    async def save(self, user_id: int, flow: str, step: str, data: dict[str, object]) -> None:
-        state = await self.get(user_id)
+    async def save(
+        self, user_id: int, flow: str, step: str, data: dict[str, object]
+    ) -> DialogueState:
+        """Store the user's place in a flow in one statement; return it as now stored."""
+        _read_with_user(self._session).pop(user_id, None)
+        insert = _upsert(self._session)(DialogueState).values(
+            user_id=user_id, flow=flow, step=step, data=dict(data), updated_at=utcnow()
+        )
+        state: DialogueState | None = await self._session.scalar(
+            insert.on_conflict_do_update(
+                index_elements=[DialogueState.user_id],
+                set_={
+                    "flow": insert.excluded.flow,
+                    "step": insert.excluded.step,
+                    "data": insert.excluded.data,
+                    "updated_at": insert.excluded.updated_at,
+                },
+            )
+            .returning(DialogueState)
+            # The row in this session's identity map, if loaded, takes the stored values.
+            .execution_options(populate_existing=True)
+        )
         if state is None:
-            self._session.add(DialogueState(user_id=user_id, flow=flow, step=step, data=data))
-        else:
-            state.flow, state.step = flow, step
-            # A fresh dict, so SQLAlchemy sees the JSON column change.
-            state.data = dict(data)
+            raise RuntimeError("the dialogue upsert returned no row")
+        return state
 
     async def clear(self, user_id: int) -> None:
+        _read_with_user(self._session).pop(user_id, None)
         await self._session.execute(delete(DialogueState).where(DialogueState.user_id == user_id))
 
 
@@ -369,16 +444,17 @@ class EventRepository:
 
     async def first_time(self, channel: str, event_id: str, now: datetime) -> bool:
         """Remember the event; False when it was handled before (a redelivery)."""
-        if await self._session.get(ProcessedEvent, (channel, event_id)) is not None:
-            return False
-        try:
-            async with self._session.begin_nested():
-                self._session.add(
-                    ProcessedEvent(channel=channel, event_id=event_id, processed_at=now)
-                )
-        except IntegrityError:
-            return False
-        return True
+        # One statement: the primary key keeps each id once, and a redelivery inserts
+        # nothing (on PostgreSQL it waits for a concurrent first delivery to end first).
+        recorded = await self._session.scalar(
+            _upsert(self._session)(ProcessedEvent)
+            .values(channel=channel, event_id=event_id, processed_at=now)
+            .on_conflict_do_nothing(
+                index_elements=[ProcessedEvent.channel, ProcessedEvent.event_id]
+            )
+            .returning(ProcessedEvent.event_id)
+        )
+        return recorded is not None
 
     async def forget_before(self, moment: datetime) -> int:
         result = await self._session.execute(
@@ -400,20 +476,21 @@ class InboxRepository:
         now: datetime,
     ) -> int | None:
         """Keep the event; None when the same event is already waiting (a redelivery)."""
-        row = InboxEvent(
-            channel=channel,
-            event_id=event_id,
-            payload=payload,
-            reply_to=reply_to,
-            received_at=now,
-            attempts=0,
+        # ON CONFLICT DO NOTHING on (channel, event_id) instead of a savepoint per event.
+        inbox_id: int | None = await self._session.scalar(
+            _upsert(self._session)(InboxEvent)
+            .values(
+                channel=channel,
+                event_id=event_id,
+                payload=payload,
+                reply_to=reply_to,
+                received_at=now,
+                attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=[InboxEvent.channel, InboxEvent.event_id])
+            .returning(InboxEvent.id)
         )
-        try:
-            async with self._session.begin_nested():
-                self._session.add(row)
-        except IntegrityError:
-            return None
-        return row.id
+        return inbox_id
 
     async def remove(self, inbox_id: int) -> None:
         await self._session.execute(delete(InboxEvent).where(InboxEvent.id == inbox_id))
