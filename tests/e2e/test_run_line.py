@@ -111,7 +111,7 @@ async def test_run_registers_by_signed_webhooks_and_pushes_one_follow_up(tmp_pat
         assert push.to == USER_ID and push.retry_key
         copies = [a["clipboardText"] for a in clipboard_actions(push.messages)]
         assert len(copies) == 3
-        assert any("応募者A" in c and "人事部 採用担当様" in c for c in copies)
+        assert any("応募者A" in c and "人事部\n採用ご担当者様" in c for c in copies)
         # Every conversation answer used a reply token; the only push is the reminder.
         assert len(fake.replies) >= 15
 

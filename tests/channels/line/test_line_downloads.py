@@ -140,7 +140,7 @@ async def test_export_on_line_is_a_link_to_the_json_file(
         assert got.status == 200
         payload = json.loads(await got.read())
     assert payload["format"] == "renraku-export"
-    assert payload["interviews"][0]["company"] == "株式会社エクスポート"
+    assert payload["applications"][0]["rounds"][0]["company"] == "株式会社エクスポート"
 
 
 async def test_stats_on_line_is_an_image_message_line_can_fetch_for_a_week(
