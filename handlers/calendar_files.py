@@ -52,7 +52,6 @@ HELD_FOR = timedelta(days=7)
 # Reminder kinds that are the follow-up moment (the halfway nudge is not one).
 FOLLOWUP_KINDS = (ReminderKind.FOLLOWUP.value, ReminderKind.RECHECK.value)
 # The next round's time, once the interview model carries one; without it there is no event.
-NEXT_INTERVIEW_ATTRIBUTE = "next_interview_at"
 
 
 class EventKind(enum.StrEnum):
@@ -159,6 +158,20 @@ async def events_for(ctx: Context, interview: Interview) -> list[CalendarEvent]:
     period = PromisedPeriod.from_storage(interview.promised)
     promised = calendar.promised_day(interview.interview_date, period)
     params = {"company": company, "stage": stage, "date": ctx.fmt_date(interview.interview_date)}
+    if interview.status == InterviewStatus.SCHEDULED.value and interview.scheduled_at is not None:
+        # A round booked ahead: its own time is the event, with an alarm the day before; no
+        # promise has been made for it yet.
+        return [
+            CalendarEvent(
+                EventKind.NEXT,
+                interview.scheduled_at,
+                ctx.t("calendar.next_summary", **params),
+                ctx.t("calendar.next_description", **params),
+                minutes=NEXT_INTERVIEW_MINUTES,
+                alarm=ctx.t("calendar.next_alarm", **params),
+                alarm_before=timedelta(days=1),
+            )
+        ]
     if period.unit is PeriodUnit.UNSPECIFIED:
         # Nothing was promised: the day is our guideline, and no text claims otherwise.
         summary = ctx.t("calendar.guideline_summary", **params)
@@ -178,19 +191,6 @@ async def events_for(ctx: Context, interview: Interview) -> list[CalendarEvent]:
                 ctx.t("calendar.followup_description", **params),
                 minutes=FOLLOWUP_MINUTES,
                 alarm=ctx.t("calendar.followup_alarm", **params),
-            )
-        )
-    next_at = getattr(interview, NEXT_INTERVIEW_ATTRIBUTE, None)
-    if isinstance(next_at, datetime):
-        events.append(
-            CalendarEvent(
-                EventKind.NEXT,
-                next_at,
-                ctx.t("calendar.next_summary", **params),
-                ctx.t("calendar.next_description", **params),
-                minutes=NEXT_INTERVIEW_MINUTES,
-                alarm=ctx.t("calendar.next_alarm", **params),
-                alarm_before=timedelta(days=1),
             )
         )
     return events

@@ -121,9 +121,32 @@ def _item(ctx: Context, interview: Interview) -> str:
     return ctx.t(key, company=interview.company, when=_where_it_stands(ctx, interview))
 
 
-def _this_week(ctx: Context, waiting: list[Interview]) -> list[str]:
+def _next_rounds(ctx: Context, interviews: list[Interview]) -> list[Interview]:
+    """Rounds booked for the rest of this week, soonest first."""
     sunday = _monday(ctx.today) + timedelta(days=6)
-    lines = []
+    booked = [
+        i
+        for i in interviews
+        if i.status == InterviewStatus.SCHEDULED.value
+        and i.scheduled_at is not None
+        and i.scheduled_at >= ctx.now
+        and calendar.local_today(i.scheduled_at, ctx.user.timezone) <= sunday
+    ]
+    return sorted(booked, key=lambda i: i.scheduled_at or ctx.now)
+
+
+def _this_week(ctx: Context, waiting: list[Interview], booked: list[Interview]) -> list[str]:
+    sunday = _monday(ctx.today) + timedelta(days=6)
+    lines = [
+        ctx.t(
+            "reminders.digest.week.next",
+            when=ctx.fmt_datetime(i.scheduled_at),
+            company=i.company,
+            stage=ctx.t(f"template_stage.{i.stage}"),
+        )
+        for i in booked
+        if i.scheduled_at is not None
+    ]
     for interview in waiting:
         due = planning.promised_day_of(interview)
         if ctx.today <= due <= sunday:
@@ -140,14 +163,16 @@ def _this_week(ctx: Context, waiting: list[Interview]) -> list[str]:
 
 async def compose(ctx: Context) -> list[Reply]:
     """The week at a glance; nothing (an empty list) when no interview is waiting."""
-    waiting = _waiting(list(await ctx.uow.interviews.for_user(ctx.user.id)))
-    if not waiting:
+    interviews = list(await ctx.uow.interviews.for_user(ctx.user.id))
+    waiting = _waiting(interviews)
+    booked = _next_rounds(ctx, interviews)
+    if not waiting and not booked:
         return []
     parts = [
         ctx.t("reminders.digest.heading", count=len(waiting)),
         "\n".join(_item(ctx, interview) for interview in waiting),
     ]
-    week = _this_week(ctx, waiting)
+    week = _this_week(ctx, waiting, booked)
     parts.append(
         ctx.t("reminders.digest.week.heading", lines="\n".join(week))
         if week

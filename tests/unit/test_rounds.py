@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
+from icalendar import Calendar
 from sqlalchemy import select
 
 from bot.bootstrap import Renraku
 from bot.engine import Engine
-from handlers import planning
+from handlers import digest, planning
 from handlers.context import Context
 from storage.models import Application, Interview, InterviewStatus, Reminder, ReminderKind
 from tests.support import Chat
@@ -264,3 +265,39 @@ async def test_a_new_reminder_hour_keeps_the_round_reminders_on_the_rounds_time(
     assert ReminderKind.PREP_MORNING.value not in pending
     assert pending[ReminderKind.ROUND_AFTER.value] == datetime(2026, 12, 10, 4, 0, tzinfo=UTC)
     assert pending[ReminderKind.PREP_EVE.value] == datetime(2026, 12, 8, 23, 0, tzinfo=UTC)
+
+
+async def test_a_booked_round_has_its_own_calendar_event_with_an_alarm_the_day_before(
+    app: Renraku, engine: Engine
+) -> None:
+    chat = Chat(engine)
+    await _passed(app, chat)
+    await _record_next_round(app, chat, NEXT_ROUND)
+    await chat.press("保存")
+    second = (await _interviews(app))[1]
+    await chat.act(f"c:{second.id}")
+    [document] = [r.document for r in chat.last if r.document is not None]
+    events = list(Calendar.from_ical(document.content).walk("VEVENT"))
+    # Only the interview itself: nothing was promised for a round that has not happened.
+    [event] = events
+    assert str(event["UID"]) == f"interview-{second.id}-next@renraku"
+    assert event.decoded("DTSTART") == datetime(2026, 12, 10, 5, 0, tzinfo=UTC)
+    [alarm] = event.subcomponents
+    assert alarm.decoded("TRIGGER") == -timedelta(days=1)
+
+
+async def test_the_weekly_digest_names_a_round_booked_for_this_week(
+    app: Renraku, engine: Engine
+) -> None:
+    chat = Chat(engine)
+    await _passed(app, chat)
+    await _record_next_round(app, chat, NEXT_ROUND)
+    await chat.press("保存")
+    async with app.uow() as uow:
+        user = await uow.users.find("console", chat.address.external_id)
+        assert user is not None
+        # Monday 12/7, 10:00 in Tokyo: the round is on Thursday of that week.
+        monday = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+        ctx = Context(uow=uow, user=user, catalog=app.catalog, now=monday, dialogue=None)
+        [reply] = await digest.compose(ctx)
+    assert f"12月10日(木) 14:00 {COMPANY}の二次面接" in reply.text
