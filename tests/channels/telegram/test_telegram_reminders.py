@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -203,7 +204,9 @@ async def test_two_weeks_nothing_on_the_promised_day_then_the_followup_signed(
     pushed = fake.messages(applicant.id)[before + len(on_the_day) :]
     text = _pushed_text(pushed)
     assert [m for m in pushed if m.copy_buttons()]
-    assert "約束の日（12月9日(水)）が過ぎました" in text and "今日は" not in text
+    assert "約束の日（12月9日(水)）が過ぎました" in text
+    # Never "today is the promised day" (a tip may well say 今日は about something else).
+    assert not re.search(r"今日[はが].{0,10}約束", text)
     assert "応募者A" in text and "090-1234-5678" in text and "applicant@example.jp" in text
     assert "送り先: saiyo@example.co.jp" in text
 
