@@ -137,6 +137,9 @@ async def begin_prefilled(
     """
     said = [q.key for q in table.questions if data.get(q.key) is not None]
     data = {**data, "_trail": [], "_said": said, "_required_only": True}
+    if data.get("company") and await _offer_same_application(ctx, data):
+        # The sentence names a company still in progress: offer it as that one's next round.
+        return [ctx.reply("\n".join(intro)), _ask(ctx, table, SAME_APPLICATION, data)]
     first = table.next_after(None, data)
     if first is None:
         await ctx.go(FLOW, SUMMARY, data)

@@ -317,3 +317,22 @@ async def test_fuzzed_sentences_never_crash_and_never_save_unasked(
             company = state.data.get("company")
             assert company is None or 0 < len(company) <= 100
     assert await _count(app) == 0
+
+
+async def test_a_sentence_naming_a_company_in_progress_offers_its_next_round(
+    app: Renraku, engine: Engine
+) -> None:
+    chat = Chat(engine)
+    await onboard(chat)
+    await chat.say(JA)
+    await chat.press("保存")
+    [first] = await _interviews(app)
+    await chat.act(f"o:{first.id}:pass")
+    # Later, one sentence about the next round at the same company.
+    await chat.say("今日、株式会社〇〇の最終面接を受けました。結果は2週間以内に電話で来ます。")
+    assert "株式会社〇〇" in chat.text
+    await chat.press(app.catalog.text("ja", "interview.choice.yes"))
+    await chat.press("保存")
+    first, second = await _interviews(app)
+    assert second.application_id == first.application_id
+    assert second.stage == "final"
