@@ -108,6 +108,7 @@ async def measure(params: dict[str, Any]) -> None:
     from sqlalchemy import func, select
 
     from bench.child import say
+    from bench.script import NEW_AT
     from bot.bootstrap import bootstrap
     from storage.models import Interview, Reminder
     from tests.support import ManualClock, sqlite_settings
@@ -132,8 +133,8 @@ async def measure(params: dict[str, Any]) -> None:
                     seconds, failure = await _register(app.engine, f"solo-{i}", unexpected)
                     solo += seconds
                     solo_failures += [failure] if failure else []
-                    # Turns 3 and 4 are the crowd's: /new and the company name.
-                    solo_crowd.append(seconds[2:4])
+                    # The crowd's turns: /new and the company name.
+                    solo_crowd.append(seconds[NEW_AT : NEW_AT + 2])
 
                 meter.mark()
                 started = time.perf_counter()
@@ -194,6 +195,8 @@ async def run(scale: float = 1.0) -> list[Table]:
 
 
 def _statements_table(results: dict[str, dict[str, Any]]) -> Table:
+    from bench.script import NEW_AT, REGISTRATION
+
     names = {"sqlite": "SQLite file", "postgresql": "PostgreSQL"}
     table = Table(
         "SQL statements per engine turn (one user alone, registration of bench/script.py)",
@@ -201,14 +204,17 @@ def _statements_table(results: dict[str, dict[str, Any]]) -> Table:
     )
     per_backend = [r["statements"] for r in results.values()]
     for i, first in enumerate(per_backend[0]):
-        label = f"{i + 1:2}. {first['turn']}" + (" (crowd)" if i in (2, 3) else "")
+        label = f"{i + 1:2}. {first['turn']}" + (" (crowd)" if i in (NEW_AT, NEW_AT + 1) else "")
         table.add(label, *(str(turns[i]["statements"]) for turns in per_backend))
     table.add(
         "crowd turn: /new + company name",
-        *(str(turns[2]["statements"] + turns[3]["statements"]) for turns in per_backend),
+        *(
+            str(turns[NEW_AT]["statements"] + turns[NEW_AT + 1]["statements"])
+            for turns in per_backend
+        ),
     )
     table.add(
-        "whole registration (15 turns)",
+        f"whole registration ({len(REGISTRATION)} turns)",
         *(str(sum(t["statements"] for t in turns)) for turns in per_backend),
     )
     totals: list[Counter[str]] = [Counter() for _ in per_backend]

@@ -215,6 +215,8 @@ async def dispatch(params: dict[str, Any]) -> None:
                 database_url=params["url"],
                 telegram_bot_token=params["token"],
                 telegram_base_url=params["base_url"],
+                # The fake allows 30 messages in any second, as Telegram documents for bulk.
+                telegram_push_rate=30,
             )
         app = await bootstrap(settings, clock=clock, migrate=False)
         channel = app.pushers["telegram"]

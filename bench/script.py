@@ -43,7 +43,10 @@ def _registration() -> tuple[Step, ...]:
 
 
 REGISTRATION: tuple[Step, ...] = _registration()
-ONBOARDING: tuple[Step, ...] = REGISTRATION[:2]
+# Where /new comes in the script: everything before it is onboarding (however many questions
+# onboarding asks), and /new and the company name after it are the crowd's two turns.
+NEW_AT = next(i for i, step in enumerate(REGISTRATION) if step.value == "/new")
+ONBOARDING: tuple[Step, ...] = REGISTRATION[:NEW_AT]
 CROWD: tuple[Step, ...] = (Step("say", "/new"), Step("say", COMPANY))
 
 
