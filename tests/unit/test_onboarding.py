@@ -31,20 +31,20 @@ async def test_name_phone_and_email_are_asked_in_turn_and_kept(
 ) -> None:
     chat = Chat(engine)
     await chat.say("/start")
-    await chat.say("山田 太郎")
-    assert "山田 太郎さんですね" in chat.text
+    await chat.say("応募者C")
+    assert "応募者Cさんですね" in chat.text
     assert "電話番号を教えてください" in chat.text
     # Why it is asked, in one line.
     assert "フォローの署名と、会社からの折り返しのためだけに使います" in chat.text
     await chat.say("０９０ー１２３４ー５６７８")
     assert "メールアドレスを教えてください" in chat.text
-    await chat.say("Taro@Example.com")
+    await chat.say("Applicant@Example.com")
     assert "面接を記録" in [c.label for c in chat.choices()]
     user = await _user(app)
     assert (user.display_name, user.phone, user.email) == (
-        "山田 太郎",
+        "応募者C",
         "090-1234-5678",
-        "Taro@example.com",
+        "Applicant@example.com",
     )
     assert await _step(app) is None
 
@@ -65,11 +65,11 @@ async def test_each_question_can_be_skipped_by_button_or_word(app: Renraku, engi
 @pytest.mark.parametrize(
     ("step", "bad", "expected"),
     [
-        ("phone", "taro@example.com", "電話番号として読み取れませんでした"),
+        ("phone", "applicant@example.com", "電話番号として読み取れませんでした"),
         ("phone", "12", "電話番号として読み取れませんでした"),
         ("phone", "call me", "電話番号として読み取れませんでした"),
         ("email", "090-1234-5678", "メールアドレスとして読み取れませんでした"),
-        ("email", "taro@", "メールアドレスとして読み取れませんでした"),
+        ("email", "applicant@", "メールアドレスとして読み取れませんでした"),
         ("email", "x" * 400, "メールアドレスとして読み取れませんでした"),
     ],
 )

@@ -414,15 +414,15 @@ async def test_editing_agent_to_direct_clears_the_agent_and_back_asks_for_it(
     await chat.press("応募方法")
     await chat.press("転職エージェント")
     assert "エージェントの担当者のお名前を教えてください" in chat.text
-    await chat.say("佐藤")
+    await chat.say("担当者B")
     assert "エージェントの担当者の連絡先" in chat.text
     await chat.say("sato@agent.example.jp")
-    assert "エージェントの担当者: 佐藤" in chat.text
+    assert "エージェントの担当者: 担当者B" in chat.text
     await chat.press("保存")
     [interview] = await _interviews(app)
     assert (interview.applied_via, interview.agent_name, interview.agent_contact) == (
         "agent",
-        "佐藤",
+        "担当者B",
         "sato@agent.example.jp",
     )
 
