@@ -550,23 +550,7 @@ class FakeTelegramAPI:
         chat_id = self._chat_for_sending(params)
         if "document" not in files:
             raise ApiError(400, "Bad Request: there is no document in the request")
-        raw = str(params.get("caption") or "")
-        caption = visible_text(raw, params.get("parse_mode")) if raw else ""
-        if utf16_len(caption) > MAX_CAPTION:
-            raise ApiError(400, "Bad Request: message caption is too long")
-        markup = params.get("reply_markup")
-        check_markup(markup)
-        sent = Sent(
-            chat_id,
-            self._message_id(chat_id),
-            caption,
-            raw,
-            params.get("parse_mode"),
-            markup,
-            document=files["document"],
-        )
-        self.chats[chat_id].append(sent)
-        return self._message_json(sent)
+        return self._file_with_caption(chat_id, params, document=files["document"])
 
     async def _api_sendPhoto(
         self, params: dict[str, Any], files: dict[str, tuple[str, bytes]]
@@ -577,6 +561,12 @@ class FakeTelegramAPI:
         _name, content = files["photo"]
         if len(content) > 10 * 1024 * 1024:
             raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        return self._file_with_caption(chat_id, params, photo=content)
+
+    def _file_with_caption(
+        self, chat_id: int, params: dict[str, Any], **attached: Any
+    ) -> dict[str, Any]:
+        """A document or photo message: its caption and keyboard checked as Telegram does."""
         raw = str(params.get("caption") or "")
         caption = visible_text(raw, params.get("parse_mode")) if raw else ""
         if utf16_len(caption) > MAX_CAPTION:
@@ -590,7 +580,7 @@ class FakeTelegramAPI:
             raw,
             params.get("parse_mode"),
             markup,
-            photo=content,
+            **attached,
         )
         self.chats[chat_id].append(sent)
         return self._message_json(sent)
