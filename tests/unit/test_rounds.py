@@ -45,6 +45,15 @@ async def _record_next_round(app: Renraku, chat: Chat, answers: dict[str, str]) 
     return await Walker(app.catalog).walk(EngineChat(chat), answers)
 
 
+async def _booked_round(app: Renraku, engine: Engine) -> Chat:
+    """A first interview passed, and the next round (12/10 14:00) recorded and saved."""
+    chat = Chat(engine)
+    await _passed(app, chat)
+    await _record_next_round(app, chat, NEXT_ROUND)
+    await chat.press("保存")
+    return chat
+
+
 async def test_a_pass_offers_the_next_round_with_the_known_fields_filled_in(
     app: Renraku, engine: Engine
 ) -> None:
@@ -80,10 +89,7 @@ async def test_a_pass_offers_the_next_round_with_the_known_fields_filled_in(
 
 
 async def test_list_shows_the_companys_rounds_as_one_card(app: Renraku, engine: Engine) -> None:
-    chat = Chat(engine)
-    await _passed(app, chat)
-    await _record_next_round(app, chat, NEXT_ROUND)
-    await chat.press("保存")
+    chat = await _booked_round(app, engine)
     await chat.say("/list")
     assert "一次 ✓ → 二次（12月10日(木) 14:00）" in chat.text
     assert chat.text.count(f"🏢 {COMPANY}") == 1
@@ -194,10 +200,7 @@ async def test_no_keeps_a_separate_application_and_an_ended_one_is_not_offered(
 async def test_after_the_round_its_remaining_questions_open_with_the_known_fields(
     app: Renraku, engine: Engine
 ) -> None:
-    chat = Chat(engine)
-    await _passed(app, chat)
-    await _record_next_round(app, chat, NEXT_ROUND)
-    await chat.press("保存")
+    chat = await _booked_round(app, engine)
     second = (await _interviews(app))[-1]
     await chat.act(f"i:{second.id}:held")
     walker = Walker(app.catalog)
@@ -219,10 +222,7 @@ async def test_after_the_round_its_remaining_questions_open_with_the_known_field
 async def test_a_round_moved_to_another_time_moves_its_reminders(
     app: Renraku, engine: Engine
 ) -> None:
-    chat = Chat(engine)
-    await _passed(app, chat)
-    await _record_next_round(app, chat, NEXT_ROUND)
-    await chat.press("保存")
+    chat = await _booked_round(app, engine)
     second = (await _interviews(app))[-1]
     await chat.act(f"i:{second.id}:edit")
     await chat.press("面接の日時")
@@ -270,10 +270,7 @@ async def test_a_new_reminder_hour_keeps_the_round_reminders_on_the_rounds_time(
 async def test_a_booked_round_has_its_own_calendar_event_with_an_alarm_the_day_before(
     app: Renraku, engine: Engine
 ) -> None:
-    chat = Chat(engine)
-    await _passed(app, chat)
-    await _record_next_round(app, chat, NEXT_ROUND)
-    await chat.press("保存")
+    chat = await _booked_round(app, engine)
     second = (await _interviews(app))[1]
     await chat.act(f"c:{second.id}")
     [document] = [r.document for r in chat.last if r.document is not None]
@@ -289,10 +286,7 @@ async def test_a_booked_round_has_its_own_calendar_event_with_an_alarm_the_day_b
 async def test_the_weekly_digest_names_a_round_booked_for_this_week(
     app: Renraku, engine: Engine
 ) -> None:
-    chat = Chat(engine)
-    await _passed(app, chat)
-    await _record_next_round(app, chat, NEXT_ROUND)
-    await chat.press("保存")
+    chat = await _booked_round(app, engine)
     async with app.uow() as uow:
         user = await uow.users.find("console", chat.address.external_id)
         assert user is not None
