@@ -121,14 +121,6 @@ async def schedule_recheck(
     return await _replace_pending(ctx, interview, ReminderKind.RECHECK, day)
 
 
-async def schedule_again(
-    ctx: Context, interview: Interview, kind: ReminderKind, days: int
-) -> datetime:
-    """The same reminder again after some calendar days, moved onto a business day."""
-    day = calendar.next_business_day(ctx.today + timedelta(days=days))
-    return await _replace_pending(ctx, interview, kind, day)
-
-
 async def schedule_snooze(
     ctx: Context, interview: Interview, kind: ReminderKind, day: date
 ) -> datetime:
