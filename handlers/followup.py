@@ -29,7 +29,7 @@ AGAIN_DAYS = 3
 # 後で on a follow-up (``later``) or a re-check (``wait``) offers these; the button of a choice
 # is the op followed by the choice: ``later1`` (明日), ``later3`` (3日後), ``laterw`` (来週).
 SNOOZE_TOMORROW = "1"
-SNOOZE_DAYS = "3"
+SNOOZE_DAYS = str(AGAIN_DAYS)
 SNOOZE_NEXT_WEEK = "w"
 SNOOZED_KIND = {"later": ReminderKind.FOLLOWUP_LATER, "wait": ReminderKind.RECHECK_LATER}
 _SNOOZE_OPS = {
