@@ -11,14 +11,18 @@ import asyncio
 import importlib
 import json
 import logging
+import os
 import sys
 import traceback
 import warnings
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 # A child that hangs is stopped from inside too.
 HARD_LIMIT_SECONDS = 240.0
+# Set to a folder, each measured child writes a pyinstrument profile of its whole run there.
+PROFILE_ENV = "RENRAKU_BENCH_PROFILE"
 
 
 def say(tag: str, payload: dict[str, Any] | None = None) -> None:
@@ -62,8 +66,26 @@ def _workload(name: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
 
 async def _main(name: str, params: dict[str, Any]) -> None:
     workload = _workload(name)
-    async with asyncio.timeout(HARD_LIMIT_SECONDS):
-        await workload(params)
+    folder = os.environ.get(PROFILE_ENV)
+    if not folder:
+        async with asyncio.timeout(HARD_LIMIT_SECONDS):
+            await workload(params)
+        return
+    # pyinstrument samples the whole child, the awaits of its event loop included; the
+    # report names the workload and its role, so the profiles of one run can be told apart.
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+    profiler.start()
+    try:
+        async with asyncio.timeout(HARD_LIMIT_SECONDS):
+            await workload(params)
+    finally:
+        profiler.stop()
+        role = params.get("role") or params.get("impl") or "main"
+        path = Path(folder) / f"{name}-{role}-{os.getpid()}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:
