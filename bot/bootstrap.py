@@ -188,7 +188,6 @@ def _add_channels(app: Renraku) -> None:
             inbox=inbox,
         )
         app.pushers[TELEGRAM] = telegram
-    app.services.append(Housekeeping(uow_factory(app.session_factory), app.clock))
     # Channels register their routes on app.web before it starts, so it comes after them.
     app.services.append(app.web)
     if telegram is not None:
@@ -197,3 +196,6 @@ def _add_channels(app: Renraku) -> None:
     # Last: reminders go out once every channel that pushes them is up.
     if app.dispatcher is not None:
         app.services.append(app.dispatcher)
+    # After everything that serves users: its first pass (digests for every user who has
+    # none) is chores, and must not hold up the channels' start on a large database.
+    app.services.append(Housekeeping(uow_factory(app.session_factory), app.clock))

@@ -89,12 +89,10 @@ class Housekeeping:
         while True:
             async with self._uow_factory() as uow:
                 users = await uow.users.wanting_digest_without_one(DIGEST_BATCH, last_id)
-                now = self._clock()
-                for user in users:
-                    if await digest.plan_first(uow, user, now) is not None:
-                        planned += 1
-                    last_id = user.id
+                planned += await digest.plan_first_for(uow, users, self._clock())
                 await uow.commit()
+            if users:
+                last_id = users[-1].id
             if len(users) < DIGEST_BATCH:
                 return planned
 

@@ -10,6 +10,7 @@ another way), and at once when the user turns it on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from domain import calendar
@@ -75,6 +76,20 @@ async def plan_first(uow: UnitOfWork, user: User, now: datetime) -> datetime | N
     """Plan the user's next digest (this week's if still ahead) unless one is on its way."""
     today = calendar.local_today(now, user.timezone)
     return await _plan(uow, user, _first_moment_from(user, today, now))
+
+
+async def plan_first_for(uow: UnitOfWork, users: Sequence[User], now: datetime) -> int:
+    """``plan_first`` for many users in one statement; how many digests were planned.
+
+    For a pass over users known to have none on its way (the housekeeping's): the unique
+    index still passes over anyone who got one in the meantime.
+    """
+    planned = [
+        (user.id, _first_moment_from(user, calendar.local_today(now, user.timezone), now))
+        for user in users
+        if user.weekly_digest
+    ]
+    return await uow.reminders.add_digests(planned)
 
 
 async def plan_after(uow: UnitOfWork, user: User, now: datetime, week_of: date) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    OPEN_DIGEST,
     Application,
     DialogueState,
     Download,
@@ -24,6 +25,7 @@ from storage.models import (
     ReminderState,
     StatusChange,
     User,
+    new_idempotency_key,
     utcnow,
 )
 
@@ -345,6 +347,37 @@ class ReminderRepository:
             .order_by(Reminder.due_at)
             .limit(1)
         )
+
+    async def add_digests(self, planned: Sequence[tuple[int, datetime]]) -> int:
+        """Plan a digest for each (user id, due) in one statement; how many were planned.
+
+        A user who already has one on its way is passed over by the unique index
+        (``uq_reminders_open_digest``), as ``add_once`` would, without a savepoint per row.
+        """
+        if not planned:
+            return 0
+        now = utcnow()
+        rows = [
+            {
+                "interview_id": None,
+                "user_id": user_id,
+                "kind": ReminderKind.DIGEST.value,
+                "due_at": due,
+                "state": ReminderState.PENDING.value,
+                "attempts": 0,
+                "idempotency_key": new_idempotency_key(),
+                "created_at": now,
+                "parts_sent": 0,
+            }
+            for user_id, due in planned
+        ]
+        result = await self._session.execute(
+            _upsert(self._session)(Reminder)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[Reminder.user_id], index_where=OPEN_DIGEST)
+            .returning(Reminder.user_id)
+        )
+        return len(result.all())
 
     async def add_once(self, reminder: Reminder) -> bool:
         """Add a row a unique index allows only once; False when another is already there."""
