@@ -95,8 +95,12 @@ async def test_a_webhook_update_that_cannot_be_kept_is_refused_then_handled_once
     await fake.wait_for(lambda: fake.webhook_deliveries == [update_id])
     await fake.wait_for(lambda: _greetings(fake) == 1)
     assert await _processed(webhook_app) == [f"{fake.bot_id}:{update_id}"]
-    assert await _inbox(webhook_app) == []
     assert await user_row(webhook_app, USER.id) is not None
+
+    async def inbox_empty() -> bool:
+        return await _inbox(webhook_app) == []
+
+    await wait_until(inbox_empty, "the handled update leaves the inbox", timeout=10)
 
 
 async def test_a_polled_batch_that_cannot_be_kept_is_not_confirmed_then_handled_once(
