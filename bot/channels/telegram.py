@@ -70,6 +70,7 @@ from tenacity import (
 )
 
 from bot.channels import utf16
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_render import (
     MAX_CAPTION,
     joined_replies,
@@ -104,7 +105,7 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 FLUSH_DELAY = 0.5
 
 # Loggers of the libraries that see request URLs, and so the token inside them.
-_URL_LOGGER_ROOTS = ("httpx", "httpcore", "telegram")
+_URL_LOGGER_ROOTS = ("aiohttp", "httpx", "httpcore", "telegram")
 
 Handle = Callable[[Incoming], Awaitable[list[Reply]]]
 T = TypeVar("T")
@@ -322,6 +323,9 @@ class TelegramChannel:
             .base_url(self._base_url)
             .base_file_url(_file_url(self._base_url))
             .concurrent_updates(_PerChatOrder(self._max_concurrent_updates))
+            # aiohttp rather than httpx: a fifth of the CPU per Bot API call.
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
             # Polling is driven by _poll_forever, which keeps each batch before confirming it.
             .updater(None)
         )
