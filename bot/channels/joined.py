@@ -1,7 +1,7 @@
 """Adjacent replies as one message where that reads as well: fewer sends, fewer notifications.
 
-An acknowledgement followed by the next question ("面接おつかれさまでした。" then "会社名を
-教えてください。") is one thought to the user, and on a phone two messages are two buzzes. A
+An acknowledgement followed by the next question (thanks for the interview, then which
+company was it) is one thought to the user, and on a phone two messages are two buzzes. A
 plain reply (only text: no choices, no copy items, no file, no picture) is therefore joined to
 the reply after it, a blank line between the two texts, whenever the channel says the joined
 reply still fits (its message or caption limit). Whatever the later reply carries (buttons,

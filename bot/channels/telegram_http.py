@@ -110,4 +110,4 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             # The class name only: some aiohttp messages quote the URL, which holds the token.
-            raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
+            raise NetworkError(f"aiohttp: {type(exc).__name__}") from exc
