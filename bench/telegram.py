@@ -64,7 +64,7 @@ async def calibrate(steps: Sequence[Step]) -> list[Turn]:
     """Play the steps through the engine once, to learn each turn's data and answer size."""
     from bench.script import play
     from bot.bootstrap import bootstrap
-    from bot.channels.telegram_render import render
+    from bot.channels.telegram_render import joined_replies, render
     from tests.support import Chat, ManualClock, sqlite_settings
 
     with tempfile.TemporaryDirectory(prefix="renraku-bench-") as folder:
@@ -80,7 +80,9 @@ async def calibrate(steps: Sequence[Step]) -> list[Turn]:
                 replies = await play(chat, step, unexpected)
                 if any(reply.document is not None for reply in replies):
                     raise RuntimeError("the script produced a document; count it as a message")
-                turns.append(Turn(step, action, sum(len(render(r)) for r in replies)))
+                # Counted as the channel sends them: adjacent plain replies joined.
+                sent = sum(len(render(r)) for r in joined_replies(replies))
+                turns.append(Turn(step, action, sent))
         finally:
             await app.stop()
     return turns

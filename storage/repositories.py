@@ -525,8 +525,42 @@ class InboxRepository:
         )
         return inbox_id
 
+    async def add_many(
+        self,
+        channel: str,
+        events: Sequence[tuple[str, dict[str, object], str | None]],
+        now: datetime,
+    ) -> dict[str, int]:
+        """Keep a batch of (event id, payload, reply_to) in one statement; the ids kept, by
+        event id. An event already waiting (a redelivery) is left out of the answer."""
+        if not events:
+            return {}
+        rows = [
+            {
+                "channel": channel,
+                "event_id": event_id,
+                "payload": payload,
+                "reply_to": reply_to,
+                "received_at": now,
+                "attempts": 0,
+            }
+            for event_id, payload, reply_to in events
+        ]
+        # One multi-row INSERT: a getUpdates batch costs one round trip, not one per update.
+        result = await self._session.execute(
+            _upsert(self._session)(InboxEvent)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[InboxEvent.channel, InboxEvent.event_id])
+            .returning(InboxEvent.id, InboxEvent.event_id)
+        )
+        return {event_id: inbox_id for inbox_id, event_id in result.all()}
+
     async def remove(self, inbox_id: int) -> None:
         await self._session.execute(delete(InboxEvent).where(InboxEvent.id == inbox_id))
+
+    async def remove_many(self, inbox_ids: Sequence[int]) -> None:
+        if inbox_ids:
+            await self._session.execute(delete(InboxEvent).where(InboxEvent.id.in_(inbox_ids)))
 
     def _of_chat(self, channel: str, external_id: str) -> ColumnElement[bool]:
         # The stored event names its chat inside the payload (it is the Incoming itself).

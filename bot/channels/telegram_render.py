@@ -15,6 +15,7 @@ from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.channels import utf16
 from bot.channels.copy_parts import numbered, split_for_copy
+from bot.channels.joined import joined
 from domain.protocol import Choice, CopyItem, Reply
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,20 @@ def render(reply: Reply, limit: int = MAX_MESSAGE_TEXT) -> list[Outgoing]:
         Outgoing(text, InlineKeyboardMarkup(rows) if rows else None)
         for text, rows in zip(texts, keyboards, strict=True)
     ]
+
+
+def _fits_one_message(reply: Reply) -> bool:
+    """The text alone fits one message, or one caption when a file or photo carries it."""
+    limit = MAX_CAPTION if reply.image is not None or reply.document is not None else None
+    text = html.escape(reply.text.strip("\n"), quote=False)
+    return utf16.length(text) <= (MAX_MESSAGE_TEXT if limit is None else limit)
+
+
+def joined_replies(replies: Sequence[Reply]) -> list[Reply]:
+    """Replies as Telegram sends them: a plain one joined to the next where the text fits."""
+    if len(replies) < 2:
+        return list(replies)
+    return joined(replies, _fits_one_message)
 
 
 def without_callback_buttons(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup | None:

@@ -97,3 +97,17 @@ async def test_events_without_an_id_pass_straight_through(inbox: DurableInbox) -
     assert item.inbox_id == 0
     await inbox.done(0)
     assert await inbox.overdue("line", older_than=0) == []
+
+
+async def test_finished_events_leave_in_the_transaction_that_keeps_the_next_batch(
+    inbox: DurableInbox, clock: ManualClock
+) -> None:
+    first = await inbox.put([(_event(1), None), (_event(2), None)])
+    handled = [item.inbox_id for item in first]
+    [third] = await inbox.put([(_event(3), None)], finished=handled)
+    clock.advance(minutes=10)
+    # Only the event not yet handled is still waiting; the two handled ones are gone.
+    assert [r.inbox_id for r in await inbox.overdue("line", older_than=60)] == [third.inbox_id]
+    await inbox.done_many([third.inbox_id])
+    clock.advance(minutes=10)
+    assert await inbox.overdue("line", older_than=60) == []

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from bot.bootstrap import Renraku
+from bot.bootstrap import Renraku, bootstrap
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.engine import Engine
-from bot.inbox import MAX_ATTEMPTS
+from bot.inbox import MAX_ATTEMPTS, DurableInbox
 from domain.protocol import Incoming, Reply
 from storage.models import InboxEvent, ProcessedEvent
 from storage.uow import UnitOfWork
@@ -95,8 +95,12 @@ async def test_a_webhook_update_that_cannot_be_kept_is_refused_then_handled_once
     await fake.wait_for(lambda: fake.webhook_deliveries == [update_id])
     await fake.wait_for(lambda: _greetings(fake) == 1)
     assert await _processed(webhook_app) == [f"{fake.bot_id}:{update_id}"]
-    assert await _inbox(webhook_app) == []
     assert await user_row(webhook_app, USER.id) is not None
+
+    async def inbox_empty() -> bool:
+        return await _inbox(webhook_app) == []
+
+    await wait_until(inbox_empty, "the handled update leaves the inbox", timeout=10)
 
 
 async def test_a_polled_batch_that_cannot_be_kept_is_not_confirmed_then_handled_once(
@@ -162,3 +166,48 @@ async def test_an_update_whose_handler_keeps_failing_is_retried_then_set_aside(
         )
         assert counted == 1.0
     assert "set aside" in caplog.text and "private words" not in caplog.text
+
+
+async def test_a_handled_update_leaves_the_inbox_when_the_channel_stops(
+    fake: FakeTelegramAPI, settings: Settings, clock: ManualClock
+) -> None:
+    async with running(settings, clock) as app:
+        fake.say(USER, "/start")
+        await fake.wait_for(lambda: _greetings(fake) == 1)
+        await fake.wait_for(lambda: fake.pending_updates == 0)
+    # Stopped at once after the answer: the delete waiting for the next batch was not lost.
+    app = await bootstrap(settings, clock=clock)
+    try:
+        assert await _inbox(app) == []
+    finally:
+        await app.stop()
+
+
+async def test_a_crash_before_the_handled_rows_are_deleted_answers_nobody_twice(
+    fake: FakeTelegramAPI,
+    settings: Settings,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def crashed(_inbox: DurableInbox, _ids: object, *_args: object) -> None:
+        """The process dies before its handled rows are deleted."""
+
+    with monkeypatch.context() as patched:
+        patched.setattr(DurableInbox, "done_many", crashed)
+        patched.setattr(TelegramChannel, "_take_finished", lambda _channel: [])
+        async with running(settings, clock) as app:
+            fake.say(USER, "/start")
+            await fake.wait_for(lambda: _greetings(fake) == 1)
+            await fake.wait_for(lambda: fake.pending_updates == 0)
+        left = await _inbox(app)
+        assert len(left) == 1
+    # The next process takes the row up again, and the engine knows the update by its id.
+    clock.advance(seconds=5)
+    async with running(settings, clock) as app:
+
+        async def inbox_empty() -> bool:
+            return await _inbox(app) == []
+
+        await wait_until(inbox_empty, "the recovered update leaves the inbox", timeout=10)
+        assert _greetings(fake) == 1
+        assert len(fake.messages(USER.id)) == 1
