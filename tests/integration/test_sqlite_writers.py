@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 
 from bot.bootstrap import Renraku, bootstrap
 from domain.protocol import Address, Incoming
+from storage.db import create_engine
 from storage.models import User
 from tests.support import ManualClock, sqlite_settings, wait_until
 
@@ -72,3 +74,28 @@ async def test_a_crowd_of_first_turns_all_answer_and_an_abandoned_one_blocks_nob
         users = await uow.session.scalar(select(func.count()).select_from(User))
     assert users == 40
     assert _checked_out(app) == 0
+
+
+async def test_every_way_of_reading_and_writing_rows_sees_what_was_written(
+    tmp_path: Path,
+) -> None:
+    # The file engine's cursor executes and fetches in one trip; streamed reads, many-row
+    # writes and row counts must come out as with any other driver.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rows.db'}"
+    db = create_engine(url)
+    table = sa.table("t", sa.column("n", sa.Integer))
+    try:
+        async with db.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+            await conn.execute(table.insert(), [{"n": n} for n in range(150)])
+            changed = await conn.execute(table.update().where(table.c.n < 10).values(n=-1))
+            assert changed.rowcount == 10
+            single = await conn.execute(table.insert().values(n=1000))
+            assert single.lastrowid == 151
+        async with db.connect() as conn:
+            streamed = [row.n async for row in await conn.stream(sa.select(table.c.n))]
+            total = await conn.scalar(sa.select(sa.func.sum(table.c.n)))
+        assert len(streamed) == 151
+        assert total == sum(range(10, 150)) - 10 + 1000
+    finally:
+        await db.dispose()
