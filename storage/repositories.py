@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, select, update
+from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.chat_lock import chat_key
 from storage.models import (
     Application,
     DialogueState,
@@ -83,6 +84,24 @@ _RECORD_EVENT = _per_dialect(
     ).on_conflict_do_nothing(index_elements=["channel", "event_id"])
 )
 _SAVE_DIALOGUE = _per_dialect(_save_dialogue)
+_EVENTS = ProcessedEvent.metadata.tables[ProcessedEvent.__tablename__]
+# PostgreSQL: the chat's lock (storage/chat_lock.py) taken by the same statement that
+# records the event, one round trip instead of two. The row to insert comes out of the
+# locking subquery, so the lock is held before the primary key is looked at.
+_LOCK_CHAT_AND_RECORD_EVENT = (
+    postgresql.insert(_EVENTS)
+    .from_select(
+        ["channel", "event_id", "processed_at"],
+        select(
+            bindparam("channel", type_=_EVENTS.c.channel.type),
+            bindparam("event_id", type_=_EVENTS.c.event_id.type),
+            bindparam("processed_at", type_=_EVENTS.c.processed_at.type),
+        ).select_from(
+            select(func.pg_advisory_xact_lock(bindparam("chat_key", type_=BigInteger))).subquery()
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+)
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -514,14 +533,25 @@ class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def first_time(self, channel: str, event_id: str, now: datetime) -> bool:
-        """Remember the event; False when it was handled before (a redelivery)."""
+    async def first_time(
+        self, channel: str, event_id: str, now: datetime, *, lock_chat: str | None = None
+    ) -> bool:
+        """Remember the event; False when it was handled before (a redelivery).
+
+        With ``lock_chat`` (the chat's external id) the same statement also takes the lock
+        ``ChatLock.lock`` would, first.
+        """
         # One statement: the primary key keeps each id once, and a redelivery inserts
         # nothing (on PostgreSQL it waits for a concurrent first delivery to end first).
-        result = await self._session.execute(
-            _RECORD_EVENT[_dialect(self._session)],
-            {"channel": channel, "event_id": event_id, "processed_at": now},
-        )
+        params: dict[str, object] = {"channel": channel, "event_id": event_id, "processed_at": now}
+        dialect = _dialect(self._session)
+        if lock_chat is not None and dialect == "postgresql":
+            params["chat_key"] = chat_key(channel, lock_chat)
+            statement = _LOCK_CHAT_AND_RECORD_EVENT
+        else:
+            # SQLite: BEGIN IMMEDIATE took the file's one write lock, which covers the chat.
+            statement = _RECORD_EVENT[dialect]
+        result = await self._session.execute(statement, params)
         return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
     async def forget_before(self, moment: datetime) -> int:
