@@ -79,9 +79,12 @@ class Engine:
         address = incoming.address
         now = self.clock()
         async with self._uow_factory() as uow:
-            await uow.chats.lock(address.channel, address.external_id)
-            if incoming.event_id is not None and not await uow.events.first_time(
-                address.channel, incoming.event_id, now
+            # The chat's lock first, before anything is read; with an event id, one statement
+            # takes it and records the id.
+            if incoming.event_id is None:
+                await uow.chats.lock(address.channel, address.external_id)
+            elif not await uow.events.first_time(
+                address.channel, incoming.event_id, now, lock_chat=address.external_id
             ):
                 log.info("duplicate event skipped: channel=%s", address.channel)
                 return []

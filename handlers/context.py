@@ -11,7 +11,8 @@ from typing import Any
 from domain import calendar
 from domain.protocol import Choice, CopyItem, Reply
 from messages.catalog import Catalog
-from storage.models import DialogueState, User
+from storage.models import User
+from storage.repositories import Dialogue
 from storage.uow import UnitOfWork
 
 
@@ -42,7 +43,7 @@ class Context:
     user: User
     catalog: Catalog
     now: datetime
-    dialogue: DialogueState | None
+    dialogue: Dialogue | None
     _notes: list[str] = field(default_factory=list)
 
     @property
@@ -91,12 +92,15 @@ class Context:
 
     @property
     def data(self) -> dict[str, Any]:
-        # A deep copy: nested lists mutated in place would look unchanged to the ORM.
+        # A deep copy: the dialogue as read stays as stored, so go() can tell a change.
         return copy.deepcopy(self.dialogue.data) if self.dialogue is not None else {}
 
     async def go(self, flow: str, step: str, data: dict[str, Any]) -> None:
-        # save() returns the row as stored, so it is not read back.
-        self.dialogue = await self.uow.dialogues.save(self.user.id, flow, step, data)
+        # save() returns the dialogue as stored, so it is not read back; unchanged, it sends
+        # nothing.
+        self.dialogue = await self.uow.dialogues.save(
+            self.user.id, flow, step, data, current=self.dialogue
+        )
 
     async def end_flow(self) -> None:
         if self.dialogue is not None:

@@ -268,12 +268,12 @@ async def _offer_same_application(ctx: Context, data: dict[str, Any]) -> bool:
     if data.get("_editing") or "_iid" in data or "_app" in data or data.get("_app_declined"):
         return False
     company = fold_word(str(data.get("company", "")))
-    for application in reversed(await ctx.uow.applications.for_user(ctx.user.id)):
-        if fold_word(application.company) != company:
+    for application_id, name in reversed(await ctx.uow.applications.companies(ctx.user.id)):
+        if fold_word(name) != company:
             continue
-        rounds = list(await ctx.uow.applications.rounds(ctx.user.id, application.id))
+        rounds = list(await ctx.uow.applications.rounds(ctx.user.id, application_id))
         if rounds and not _application_ended(rounds):
-            data["_app_offer"] = application.id
+            data["_app_offer"] = application_id
             await ctx.go(FLOW, SAME_APPLICATION, data)
             return True
     return False

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, select, update
+from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.chat_lock import chat_key
 from storage.models import (
     OPEN_DIGEST,
     Application,
@@ -37,11 +40,93 @@ OPEN_STATES = (
 )
 
 
+# The per-turn statements are built once, here: a statement object used again skips its
+# construction and its cache key, and SQLAlchemy's compiled cache does the rest. Those that
+# need no ORM object (the event id, the dialogue) run as Core statements on the table.
+_USER_WITH_DIALOGUE = (
+    select(User, DialogueState.flow, DialogueState.step, DialogueState.data)
+    .outerjoin(DialogueState, DialogueState.user_id == User.id)
+    .where(User.channel == bindparam("channel"), User.external_id == bindparam("external_id"))
+)
+_DIALOGUES = DialogueState.metadata.tables[DialogueState.__tablename__]
+_DIALOGUE = select(_DIALOGUES.c.flow, _DIALOGUES.c.step, _DIALOGUES.c.data).where(
+    _DIALOGUES.c.user_id == bindparam("user_id")
+)
+_CLEAR_DIALOGUE = delete(_DIALOGUES).where(_DIALOGUES.c.user_id == bindparam("user_id"))
+_APPLICATIONS = Application.metadata.tables[Application.__tablename__]
+_COMPANIES = (
+    select(_APPLICATIONS.c.id, _APPLICATIONS.c.company)
+    .where(_APPLICATIONS.c.user_id == bindparam("user_id"))
+    .order_by(_APPLICATIONS.c.id)
+)
+
+
+def _per_dialect(build: Callable[[Callable[..., Any]], Any]) -> dict[str, Any]:
+    return {"sqlite": build(sqlite.insert), "postgresql": build(postgresql.insert)}
+
+
+def _save_dialogue(insert: Callable[..., Any]) -> Any:
+    stmt = insert(_DIALOGUES)
+    return stmt.on_conflict_do_update(
+        index_elements=[_DIALOGUES.c.user_id],
+        set_={
+            "flow": stmt.excluded.flow,
+            "step": stmt.excluded.step,
+            "data": stmt.excluded.data,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
+# No RETURNING: the row count tells a first delivery (1) from a redelivery (0), and a
+# statement without rows to fetch costs one driver round trip less.
+_RECORD_EVENT = _per_dialect(
+    lambda insert: insert(
+        ProcessedEvent.metadata.tables[ProcessedEvent.__tablename__]
+    ).on_conflict_do_nothing(index_elements=["channel", "event_id"])
+)
+_SAVE_DIALOGUE = _per_dialect(_save_dialogue)
+_EVENTS = ProcessedEvent.metadata.tables[ProcessedEvent.__tablename__]
+# PostgreSQL: the chat's lock (storage/chat_lock.py) taken by the same statement that
+# records the event, one round trip instead of two. The row to insert comes out of the
+# locking subquery, so the lock is held before the primary key is looked at.
+_LOCK_CHAT_AND_RECORD_EVENT = (
+    postgresql.insert(_EVENTS)
+    .from_select(
+        ["channel", "event_id", "processed_at"],
+        select(
+            bindparam("channel", type_=_EVENTS.c.channel.type),
+            bindparam("event_id", type_=_EVENTS.c.event_id.type),
+            bindparam("processed_at", type_=_EVENTS.c.processed_at.type),
+        ).select_from(
+            select(func.pg_advisory_xact_lock(bindparam("chat_key", type_=BigInteger))).subquery()
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+)
+
+
+def _dialect(session: AsyncSession) -> str:
+    name = session.get_bind().dialect.name
+    if name not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"no upsert for the {name} dialect")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogue:
+    """Where a user is in a conversation, as stored: a value, not a tracked ORM row, so
+    reading and saving it costs one plain statement."""
+
+    flow: str
+    step: str
+    data: dict[str, Any]
+
+
 # Dialogues of this session's users as the user query read them (an outer join), None for
 # none, so the engine's next question for the dialogue needs no SELECT of its own. Only that
 # read puts a user here and any write of their dialogue takes them out, so a rollback cannot
-# leave a stale answer; the dict also holds the row, which the identity map only references
-# weakly. It lives as long as the session, one unit of work.
+# leave a stale answer. It lives as long as the session, one unit of work.
 _READ_WITH_USER = "renraku.dialogue_read_with_user"
 _ABSENT_USERS = "renraku.absent_users"
 
@@ -64,8 +149,8 @@ def _absent_users(session: AsyncSession) -> set[tuple[str, str]]:
     return absent
 
 
-def _read_with_user(session: AsyncSession) -> dict[int, DialogueState | None]:
-    known: dict[int, DialogueState | None] = session.info.setdefault(_READ_WITH_USER, {})
+def _read_with_user(session: AsyncSession) -> dict[int, Dialogue | None]:
+    known: dict[int, Dialogue | None] = session.info.setdefault(_READ_WITH_USER, {})
     return known
 
 
@@ -77,17 +162,19 @@ class UserRepository:
         """The user, with their dialogue read in the same query (see ``_READ_WITH_USER``)."""
         row = (
             await self._session.execute(
-                select(User, DialogueState)
-                .outerjoin(DialogueState, DialogueState.user_id == User.id)
-                .where(User.channel == channel, User.external_id == external_id)
+                _USER_WITH_DIALOGUE, {"channel": channel, "external_id": external_id}
             )
         ).first()
         if row is None:
             # get_or_create, next in a first turn, then inserts without asking again.
             _absent_users(self._session).add((channel, external_id))
             return None
-        user, dialogue = row
-        _read_with_user(self._session)[user.id] = dialogue
+        user: User = row[0]
+        flow, step, data = row[1:]
+        # flow is NOT NULL in the table: None means the outer join found no dialogue.
+        _read_with_user(self._session)[user.id] = (
+            None if flow is None else Dialogue(flow, step, data)
+        )
         return user
 
     async def get(self, user_id: int) -> User | None:
@@ -209,11 +296,10 @@ class ApplicationRepository:
             )
         )
 
-    async def for_user(self, user_id: int) -> Sequence[Application]:
-        result = await self._session.scalars(
-            select(Application).where(Application.user_id == user_id).order_by(Application.id)
-        )
-        return result.all()
+    async def companies(self, user_id: int) -> list[tuple[int, str]]:
+        """The user's applications as (id, company), oldest first: no ORM objects to load."""
+        rows = await self._session.execute(_COMPANIES, {"user_id": user_id})
+        return [(row.id, row.company) for row in rows]
 
     async def rounds(self, user_id: int, application_id: int) -> Sequence[Interview]:
         """The application's interviews, first round first; only the user's own."""
@@ -243,41 +329,46 @@ class DialogueRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, user_id: int) -> DialogueState | None:
+    async def get(self, user_id: int) -> Dialogue | None:
         known = _read_with_user(self._session)
         if user_id in known:
             return known[user_id]
-        return await self._session.get(DialogueState, user_id)
+        row = (await self._session.execute(_DIALOGUE, {"user_id": user_id})).first()
+        return None if row is None else Dialogue(row.flow, row.step, row.data)
 
     async def save(
-        self, user_id: int, flow: str, step: str, data: dict[str, object]
-    ) -> DialogueState:
-        """Store the user's place in a flow in one statement; return it as now stored."""
+        self,
+        user_id: int,
+        flow: str,
+        step: str,
+        data: dict[str, object],
+        current: Dialogue | None = None,
+    ) -> Dialogue:
+        """Store the user's place in a flow in one statement; return it as now stored.
+
+        ``current`` is the dialogue as read in this unit of work: when nothing changed, no
+        statement is sent at all.
+        """
+        # As the JSON column hands it back (tuples become lists, keys strings), and a copy.
+        stored = Dialogue(flow, step, json.loads(json.dumps(data)))
+        if stored == current:
+            return stored
         _read_with_user(self._session).pop(user_id, None)
-        insert = _upsert(self._session)(DialogueState).values(
-            user_id=user_id, flow=flow, step=step, data=dict(data), updated_at=utcnow()
+        await self._session.execute(
+            _SAVE_DIALOGUE[_dialect(self._session)],
+            {
+                "user_id": user_id,
+                "flow": flow,
+                "step": step,
+                "data": stored.data,
+                "updated_at": utcnow(),
+            },
         )
-        state: DialogueState | None = await self._session.scalar(
-            insert.on_conflict_do_update(
-                index_elements=[DialogueState.user_id],
-                set_={
-                    "flow": insert.excluded.flow,
-                    "step": insert.excluded.step,
-                    "data": insert.excluded.data,
-                    "updated_at": insert.excluded.updated_at,
-                },
-            )
-            .returning(DialogueState)
-            # The row in this session's identity map, if loaded, takes the stored values.
-            .execution_options(populate_existing=True)
-        )
-        if state is None:
-            raise RuntimeError("the dialogue upsert returned no row")
-        return state
+        return stored
 
     async def clear(self, user_id: int) -> None:
         _read_with_user(self._session).pop(user_id, None)
-        await self._session.execute(delete(DialogueState).where(DialogueState.user_id == user_id))
+        await self._session.execute(_CLEAR_DIALOGUE, {"user_id": user_id})
 
 
 class ReminderRepository:
@@ -475,19 +566,26 @@ class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def first_time(self, channel: str, event_id: str, now: datetime) -> bool:
-        """Remember the event; False when it was handled before (a redelivery)."""
+    async def first_time(
+        self, channel: str, event_id: str, now: datetime, *, lock_chat: str | None = None
+    ) -> bool:
+        """Remember the event; False when it was handled before (a redelivery).
+
+        With ``lock_chat`` (the chat's external id) the same statement also takes the lock
+        ``ChatLock.lock`` would, first.
+        """
         # One statement: the primary key keeps each id once, and a redelivery inserts
         # nothing (on PostgreSQL it waits for a concurrent first delivery to end first).
-        recorded = await self._session.scalar(
-            _upsert(self._session)(ProcessedEvent)
-            .values(channel=channel, event_id=event_id, processed_at=now)
-            .on_conflict_do_nothing(
-                index_elements=[ProcessedEvent.channel, ProcessedEvent.event_id]
-            )
-            .returning(ProcessedEvent.event_id)
-        )
-        return recorded is not None
+        params: dict[str, object] = {"channel": channel, "event_id": event_id, "processed_at": now}
+        dialect = _dialect(self._session)
+        if lock_chat is not None and dialect == "postgresql":
+            params["chat_key"] = chat_key(channel, lock_chat)
+            statement = _LOCK_CHAT_AND_RECORD_EVENT
+        else:
+            # SQLite: BEGIN IMMEDIATE took the file's one write lock, which covers the chat.
+            statement = _RECORD_EVENT[dialect]
+        result = await self._session.execute(statement, params)
+        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
 
     async def forget_before(self, moment: datetime) -> int:
         result = await self._session.execute(

@@ -10,9 +10,10 @@ What was noticed counts only once it is committed; a rollback forgets it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import chain
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import event
 from sqlalchemy.engine import Result
@@ -70,25 +71,27 @@ def _notice_statement(state: ORMExecuteState) -> Result[Any] | None:
     return result
 
 
-class UnitOfWork:
-    """``async with uow: ...; await uow.commit()`` — leaving without commit rolls back."""
+class _WatchedSession(Session):
+    """The sync session of every unit of work: its listeners are registered once, here,
+    rather than on each session."""
 
-    users: UserRepository
-    interviews: InterviewRepository
-    applications: ApplicationRepository
-    dialogues: DialogueRepository
-    reminders: ReminderRepository
-    history: HistoryRepository
-    events: EventRepository
-    queue: ReminderQueue
-    inbox: InboxRepository
-    chats: ChatLock
-    downloads: DownloadRepository
-    notes: NoteRepository
+
+event.listen(_WatchedSession, "before_flush", _notice_flush)
+event.listen(_WatchedSession, "do_orm_execute", _notice_statement)
+
+_Repository = TypeVar("_Repository")
+
+
+class UnitOfWork:
+    """``async with uow: ...; await uow.commit()`` — leaving without commit rolls back.
+
+    A repository is made on first use: a turn touches three or four of them.
+    """
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
         self._session: AsyncSession | None = None
+        self._repositories: dict[type[object], object] = {}
         # True once a commit wrote reminder rows; read after the block by whoever wakes the
         # dispatcher.
         self.reminders_changed = False
@@ -99,24 +102,65 @@ class UnitOfWork:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._session
 
+    def _repository(self, kind: Callable[[AsyncSession], _Repository]) -> _Repository:
+        key = cast(type[object], kind)
+        found = self._repositories.get(key)
+        if found is None:
+            found = self._repositories[key] = kind(self.session)
+        return cast(_Repository, found)
+
+    @property
+    def users(self) -> UserRepository:
+        return self._repository(UserRepository)
+
+    @property
+    def interviews(self) -> InterviewRepository:
+        return self._repository(InterviewRepository)
+
+    @property
+    def applications(self) -> ApplicationRepository:
+        return self._repository(ApplicationRepository)
+
+    @property
+    def dialogues(self) -> DialogueRepository:
+        return self._repository(DialogueRepository)
+
+    @property
+    def reminders(self) -> ReminderRepository:
+        return self._repository(ReminderRepository)
+
+    @property
+    def history(self) -> HistoryRepository:
+        return self._repository(HistoryRepository)
+
+    @property
+    def events(self) -> EventRepository:
+        return self._repository(EventRepository)
+
+    @property
+    def queue(self) -> ReminderQueue:
+        return self._repository(ReminderQueue)
+
+    @property
+    def inbox(self) -> InboxRepository:
+        return self._repository(InboxRepository)
+
+    @property
+    def chats(self) -> ChatLock:
+        return self._repository(ChatLock)
+
+    @property
+    def downloads(self) -> DownloadRepository:
+        return self._repository(DownloadRepository)
+
+    @property
+    def notes(self) -> NoteRepository:
+        return self._repository(NoteRepository)
+
     async def __aenter__(self) -> UnitOfWork:
-        self._session = self._session_factory()
+        self._session = self._session_factory(sync_session_class=_WatchedSession)
+        self._repositories = {}
         self.reminders_changed = False
-        sync_session = self._session.sync_session
-        event.listen(sync_session, "before_flush", _notice_flush)
-        event.listen(sync_session, "do_orm_execute", _notice_statement)
-        self.users = UserRepository(self._session)
-        self.interviews = InterviewRepository(self._session)
-        self.applications = ApplicationRepository(self._session)
-        self.dialogues = DialogueRepository(self._session)
-        self.reminders = ReminderRepository(self._session)
-        self.history = HistoryRepository(self._session)
-        self.events = EventRepository(self._session)
-        self.queue = ReminderQueue(self._session)
-        self.inbox = InboxRepository(self._session)
-        self.chats = ChatLock(self._session)
-        self.downloads = DownloadRepository(self._session)
-        self.notes = NoteRepository(self._session)
         return self
 
     async def __aexit__(
@@ -129,6 +173,7 @@ class UnitOfWork:
         # rollback() it leaves loaded objects readable for the caller.
         session = self.session
         self._session = None
+        self._repositories = {}
         await session.close()
 
     async def commit(self) -> None:
