@@ -53,11 +53,17 @@ class Housekeeping:
         self._keep = keep
         self._interval = interval
         self._stopping = asyncio.Event()
+        self._first_pass = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._stopping.clear()
+        self._first_pass.clear()
         self._task = asyncio.create_task(self._run(), name="housekeeping")
+
+    async def first_pass_done(self) -> None:
+        """Wait until the pass made at start has finished (for tests and orderly starts)."""
+        await self._first_pass.wait()
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -69,6 +75,7 @@ class Housekeeping:
     async def _run(self) -> None:
         while True:
             await self._tick()
+            self._first_pass.set()
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can lose a cancellation
             # that arrives as the wait ends, and this loop would then never stop.
             with contextlib.suppress(TimeoutError):

@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.bootstrap import Renraku
 from bot.config import Settings, load_settings
 from bot.engine import Engine
+from bot.housekeeping import Housekeeping
 from domain.protocol import Address, Choice, Incoming, Reply
 
 
@@ -88,3 +90,15 @@ class Chat:
     @property
     def text(self) -> str:
         return "\n".join(r.text for r in self.last)
+
+
+async def start_settled(app: Renraku) -> None:
+    """Start the app and wait for the pass housekeeping makes at start.
+
+    That pass runs in the background; a test begins once it is over, so what the test does
+    next (planning digests itself, counting them) is not raced by it.
+    """
+    await app.start()
+    for service in app.services:
+        if isinstance(service, Housekeeping):
+            await service.first_pass_done()

@@ -11,7 +11,7 @@ from bot.bootstrap import Renraku, bootstrap
 from bot.config import Settings
 from tests.channels.line.support import LineUser
 from tests.fakes.line_api import DEFAULT_SECRET, DEFAULT_TOKEN, FakeLineApi, LineWebhookClient
-from tests.support import ManualClock, sqlite_settings
+from tests.support import ManualClock, sqlite_settings, start_settled
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def line_settings(tmp_path: Path, line_api: FakeLineApi) -> Settings:
 @pytest.fixture
 async def line_app(line_settings: Settings, clock: ManualClock) -> AsyncIterator[Renraku]:
     app = await bootstrap(line_settings, clock=clock)
-    await app.start()
+    await start_settled(app)
     try:
         yield app
     finally:

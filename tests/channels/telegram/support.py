@@ -11,7 +11,7 @@ from bot.bootstrap import Renraku, bootstrap
 from bot.config import Settings
 from storage.models import Interview, User
 from tests.fakes.telegram_api import FakeTelegramAPI, FakeUser, Sent
-from tests.support import ManualClock, sqlite_settings
+from tests.support import ManualClock, sqlite_settings, start_settled
 from tests.walker import Walker
 
 
@@ -34,7 +34,7 @@ def free_port() -> int:
 @asynccontextmanager
 async def running(settings: Settings, clock: ManualClock) -> AsyncIterator[Renraku]:
     app = await bootstrap(settings, clock=clock)
-    await app.start()
+    await start_settled(app)
     try:
         yield app
     finally:
