@@ -157,10 +157,14 @@ def _seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def _wait_as_asked(state: RetryCallState) -> float:
+def _asked(exc: RetryAfter) -> float:
     """As long as Telegram's 429 asked for, and a little more so the window has surely passed."""
+    return _seconds(exc) + 0.1
+
+
+def _wait_as_asked(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome is not None else None
-    return _seconds(exc) + 0.1 if isinstance(exc, RetryAfter) else 0.0
+    return _asked(exc) if isinstance(exc, RetryAfter) else 0.0
 
 
 def _file_url(base_url: str) -> str:
@@ -722,10 +726,19 @@ class TelegramChannel:
                 await self._push_pace.acquire()
             return await request()
 
+        try:
+            # Nearly every call succeeds at once: tenacity's machinery (a fresh retry state
+            # per call) is set up only once Telegram has asked us to wait.
+            return await attempt()
+        except RetryAfter as exc:
+            if self._max_retries < 1:
+                raise
+            first_wait = _asked(exc)
+        await asyncio.sleep(first_wait)
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(RetryAfter),
             wait=_wait_as_asked,
-            stop=stop_after_attempt(self._max_retries + 1),
+            stop=stop_after_attempt(self._max_retries),
             reraise=True,
         )
         result: T = await retrying(attempt)
