@@ -224,6 +224,7 @@ class TelegramChannel:
         # Inbox rows of handled updates, deleted with the next insert or by the flusher.
         self._finished: list[int] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._requests: tuple[AiohttpRequest, ...] = ()
         self._stopping = False
         self._log_guard = LoggerGuard(_URL_LOGGER_ROOTS, [self._token])
         # Replies already delivered per push, so a retried push does not repeat them.
@@ -319,8 +320,15 @@ class TelegramChannel:
             self._flusher = None
         await self._flush()
         await application.shutdown()
+        # PTB shuts its requests down only if it got as far as initialising; after a failed
+        # start (a rejected token) their sessions would be left open.
+        for request in self._requests:
+            await request.shutdown()
+        self._requests = ()
 
     def _build(self) -> AnyApplication:
+        requests = (AiohttpRequest(), AiohttpRequest(connection_pool_size=1))
+        self._requests = requests
         builder = (
             Application.builder()
             .token(self._token)
@@ -328,8 +336,8 @@ class TelegramChannel:
             .base_file_url(_file_url(self._base_url))
             .concurrent_updates(_PerChatOrder(self._max_concurrent_updates))
             # aiohttp rather than httpx: a fifth of the CPU per Bot API call.
-            .request(AiohttpRequest())
-            .get_updates_request(AiohttpRequest(connection_pool_size=1))
+            .request(requests[0])
+            .get_updates_request(requests[1])
             # Polling is driven by _poll_forever, which keeps each batch before confirming it.
             .updater(None)
         )
