@@ -8,6 +8,8 @@ and a missing detail becomes a visible 〇〇 placeholder rather than a broken p
 
 from __future__ import annotations
 
+import functools
+
 from domain.calendar import PeriodUnit, PromisedPeriod
 from domain.protocol import CopyItem
 from handlers import interview as interview_flow
@@ -22,6 +24,10 @@ TEMPLATES = ("followup", "recheck", "agent", "offer")
 CALLBACK = "callback"
 CALLBACK_PARTS = ("phone_script",)
 APPLIED_VIA_AGENT = "agent"
+
+# A follow-up asks about the stored promise several times; it is parsed once per text (the
+# value is frozen, and a text that fails to parse is not kept, so it fails every time).
+_promised = functools.lru_cache(maxsize=1024)(PromisedPeriod.from_storage)
 
 
 def bare_name(ctx: Context, typed: str | None) -> str:
@@ -115,17 +121,17 @@ def position(ctx: Context, interview: Interview) -> str:
 
 
 def was_promised(interview: Interview) -> bool:
-    return PromisedPeriod.from_storage(interview.promised).unit is not PeriodUnit.UNSPECIFIED
+    return _promised(interview.promised).unit is not PeriodUnit.UNSPECIFIED
 
 
 def is_timed(interview: Interview) -> bool:
     """The company promised a moment (明日15時まで), not a day."""
-    return PromisedPeriod.from_storage(interview.promised).unit is PeriodUnit.AT
+    return _promised(interview.promised).unit is PeriodUnit.AT
 
 
 def promised_at(ctx: Context, interview: Interview) -> str:
     """The promised moment as the user's clock shows it (12月10日(木) 15:00), else ''."""
-    moment = PromisedPeriod.from_storage(interview.promised).at
+    moment = _promised(interview.promised).at
     return ctx.fmt_datetime(moment) if moment is not None else ""
 
 
@@ -147,7 +153,7 @@ def promise_line(ctx: Context, interview: Interview, form: str) -> str:
     """What was promised, in ``form`` (email, spoken, agent), or how long it has been."""
     if was_promised(interview):
         promised = interview_flow.describe_period(
-            ctx, PromisedPeriod.from_storage(interview.promised), catalog_table="template_period"
+            ctx, _promised(interview.promised), catalog_table="template_period"
         )
         if form == "email":
             return ctx.t("templates.lines.promise_email", promised=promised)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Collection
@@ -162,6 +163,7 @@ _METHOD_TAGS = {
 WAITING = "waiting"
 
 
+@functools.lru_cache(maxsize=4096)
 def split_tip(entry: str) -> tuple[frozenset[str], str]:
     """A pool entry's tags (``[email]``, ``[phone]``, ``[waiting]``) and the text shown."""
     match = _TAGS.match(entry)
@@ -172,7 +174,18 @@ def split_tip(entry: str) -> tuple[frozenset[str], str]:
 
 def tip_texts(ctx: Context, pool_key: str) -> tuple[str, ...]:
     """Every text of a pool as a user would see it."""
-    return tuple(split_tip(entry)[1] for entry in ctx.pool(pool_key))
+    return _texts_of(ctx.pool(pool_key))
+
+
+# A pool is a tuple from the catalog, split once: composing a reminder reads several pools.
+@functools.lru_cache(maxsize=256)
+def _split_pool(pool: tuple[str, ...]) -> tuple[tuple[frozenset[str], str], ...]:
+    return tuple(split_tip(entry) for entry in pool)
+
+
+@functools.lru_cache(maxsize=256)
+def _texts_of(pool: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(text for _, text in _split_pool(pool))
 
 
 def waiting_tags(method: str | None) -> frozenset[str]:
@@ -203,7 +216,7 @@ def pick_tips(
     Only entries whose tags are all in ``allow`` can come (untagged ones always can); none
     that is in ``avoid`` (already in this message) or among the user's last few from any pool.
     """
-    entries = [split_tip(entry) for entry in ctx.pool(pool_key)]
+    entries = _split_pool(ctx.pool(pool_key))
     fits = [i for i, (tags, text) in enumerate(entries) if tags <= set(allow) and text not in avoid]
     memory = dict(ctx.user.recent_tips or {})
     recent: list[int] = [i for i in memory.get(pool_key, []) if 0 <= i < len(entries)]

@@ -101,9 +101,17 @@ def plural_categories(locale: str) -> frozenset[str]:
     return frozenset(_babel_locale(locale).plural_form.tags) | {"other"}
 
 
+@functools.lru_cache(maxsize=4096)
 def _plural_category(locale: str, number: int | float) -> str:
     category: str = _babel_locale(locale).plural_form(number)
     return category
+
+
+# A reminder writes the same few days over and over (the interview's, the promised one):
+# each is formatted once per locale and pattern.
+@functools.lru_cache(maxsize=4096)
+def _format_date(day: date, pattern: str, locale: str) -> str:
+    return format_date(day, pattern, locale=_babel_locale(locale))
 
 
 @dataclass(frozen=True)
@@ -136,13 +144,15 @@ class Catalog:
     def fmt_date(self, locale: str, day: date) -> str:
         """A calendar day with its weekday, as the locale writes it (11月25日(水), Wed, Nov 25)."""
         loc = self.locale_of(locale)
-        return format_date(day, self.text(loc, DATE_PATTERN_KEY), locale=loc)
+        return _format_date(day, self.text(loc, DATE_PATTERN_KEY), loc)
 
     def fmt_datetime(self, locale: str, moment: datetime) -> str:
         """A wall-clock moment, written in the zone it carries (convert to the user's first)."""
         loc = self.locale_of(locale)
         # Babel keeps an aware datetime's own zone when no tzinfo is passed.
-        return format_datetime(moment, self.text(loc, DATETIME_PATTERN_KEY), locale=loc)
+        return format_datetime(
+            moment, self.text(loc, DATETIME_PATTERN_KEY), locale=_babel_locale(loc)
+        )
 
     def _form(self, locale: str, key: str, entry: Plural, params: Mapping[str, object]) -> str:
         number = params.get(entry.by)

@@ -10,17 +10,19 @@ lease ran out cannot overwrite what the worker that took over decided.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, and_, exists, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Reminder, ReminderState, User
 
 PENDING = ReminderState.PENDING.value
 SENDING = ReminderState.SENDING.value
+
+_V = TypeVar("_V")
 
 
 class ReminderQueue:
@@ -205,3 +207,101 @@ class ReminderQueue:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # --- a batch at a time ------------------------------------------------------------------
+    #
+    # The same fenced changes for many rows of this worker in one statement each, so that a
+    # batch costs the database a few statements instead of a few per row.
+
+    async def renew_many(
+        self, reminder_ids: Collection[int], worker_id: str, now: datetime
+    ) -> set[int]:
+        """Restart this worker's lease on many rows; return the ids that are still its own."""
+        if not reminder_ids:
+            return set()
+        result = await self._session.scalars(
+            update(Reminder)
+            .where(self._own(reminder_ids, worker_id))
+            .values(claimed_at=now)
+            .returning(Reminder.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.all())
+
+    async def store_composed_many(self, worker_id: str, composed: Mapping[int, list[Any]]) -> None:
+        """Keep what a batch composed (nothing out yet), in one executemany.
+
+        Meant for rows renewed (``renew_many``) in the same transaction: the renewal holds
+        them (SQLite's write lock, PostgreSQL's row locks) until the commit, so every row
+        still matches; the fence is kept all the same.
+        """
+        if not composed:
+            return
+        table = cast(Table, Reminder.__table__)
+        await self._session.execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("b_id"),
+                table.c.state == SENDING,
+                table.c.claimed_by == bindparam("b_worker"),
+            )
+            .values(composed=bindparam("b_composed"), parts_sent=0),
+            [
+                {"b_id": rid, "b_worker": worker_id, "b_composed": replies}
+                for rid, replies in composed.items()
+            ],
+        )
+
+    async def parts_sent_many(
+        self, worker_id: str, parts: Mapping[int, int], now: datetime
+    ) -> set[int]:
+        """Record how many parts of each row are out, renewing the lease; return the kept ids."""
+        kept: set[int] = set()
+        for count, ids in _by_value(parts).items():
+            kept |= await self._fenced_many(ids, worker_id, parts_sent=count, claimed_at=now)
+        return kept
+
+    async def mark_sent_many(
+        self, worker_id: str, parts: Mapping[int, int | None], now: datetime
+    ) -> set[int]:
+        """Mark rows SENT (with how many parts went out, where given); return the kept ids."""
+        kept: set[int] = set()
+        for count, ids in _by_value(parts).items():
+            values: dict[str, object] = {
+                "state": ReminderState.SENT.value,
+                "sent_at": now,
+                "last_error": None,
+                "composed": None,
+                "retrying_since": None,
+            }
+            if count is not None:
+                values["parts_sent"] = count
+            kept |= await self._fenced_many(ids, worker_id, **values)
+        return kept
+
+    @staticmethod
+    def _own(reminder_ids: Collection[int], worker_id: str) -> ColumnElement[bool]:
+        return and_(
+            Reminder.id.in_(list(reminder_ids)),
+            Reminder.state == SENDING,
+            Reminder.claimed_by == worker_id,
+        )
+
+    async def _fenced_many(
+        self, reminder_ids: Collection[int], worker_id: str, **values: object
+    ) -> set[int]:
+        result = await self._session.scalars(
+            update(Reminder)
+            .where(self._own(reminder_ids, worker_id))
+            .values(**values)
+            .returning(Reminder.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.all())
+
+
+def _by_value(items: Mapping[int, _V]) -> dict[_V, list[int]]:
+    grouped: dict[_V, list[int]] = {}
+    for key, value in items.items():
+        grouped.setdefault(value, []).append(key)
+    return grouped

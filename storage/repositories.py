@@ -246,6 +246,13 @@ class UserRepository:
         )
         return result.all()
 
+    async def get_many(self, user_ids: Sequence[int]) -> dict[int, User]:
+        """The users with these ids, by id, read in one query; an id not found is left out."""
+        if not user_ids:
+            return {}
+        result = await self._session.scalars(select(User).where(User.id.in_(list(user_ids))))
+        return {user.id: user for user in result.all()}
+
 
 class InterviewRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -274,6 +281,19 @@ class InterviewRepository:
     async def delete(self, interview: Interview) -> None:
         await self._session.delete(interview)
         await self._session.flush()
+
+    async def owned_many(self, pairs: Sequence[tuple[int, int]]) -> dict[int, Interview]:
+        """The interviews of (user id, interview id) pairs, by id, read in one query.
+
+        As ``owned``: an interview is found only for the user it belongs to.
+        """
+        wanted = {interview_id: user_id for user_id, interview_id in pairs}
+        if not wanted:
+            return {}
+        result = await self._session.scalars(
+            select(Interview).where(Interview.id.in_(list(wanted)))
+        )
+        return {i.id: i for i in result.all() if wanted.get(i.id) == i.user_id}
 
 
 class ApplicationRepository:

@@ -11,13 +11,13 @@ for a process that can, and are reported once so the wait is not silent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.engine import Clock
-from storage.uow import UnitOfWork
+from bot.reminders.group_commit import OpenUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Claims:
 
     def __init__(
         self,
-        uow_factory: Callable[[], UnitOfWork],
+        uow_factory: OpenUnitOfWork,
         clock: Clock,
         channels: Collection[str],
         *,

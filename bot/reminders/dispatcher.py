@@ -1,11 +1,14 @@
-"""The dispatcher's life and one run: claim a batch, then prepare, push, record each row.
+"""The dispatcher's life and one run: claim a batch, prepare it, push, record what happened.
 
-A run is the only place the steps meet, in this order and each in its own transaction:
-the claim (``claims``), then per row the decision and the composing (``preparing``), the push
-with no transaction open (``sending``) and the row's outcome (``outcomes``). Different users'
-rows go side by side, one user's in order. After every run, successful or not, the next
-wake-up is planned (``wakeups``); a failed run (the database away) is retried after a pause
-rather than in a tight loop on rows that are already overdue.
+A run is the only place the steps meet, in this order: the claim (``claims``, one
+transaction), the decisions and the composing for the batch (``preparing``, one transaction),
+the pushes with no transaction open (``sending``) and the outcomes (``outcomes``), where the
+records of pushes that end together share one commit (``group_commit``). Different users'
+rows go side by side, one user's in order: a batch is taken in rounds, the first row of each
+user, then the second, and a round starts once the one before it has been pushed and
+recorded. After every run, successful or not, the next wake-up is planned (``wakeups``); a
+failed run (the database away) is retried after a pause rather than in a tight loop on rows
+that are already overdue.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from datetime import datetime
 
 from bot.engine import Clock
 from bot.reminders.claims import Claim, Claims
+from bot.reminders.group_commit import Turns
 from bot.reminders.outcomes import Outcomes, RunMemory, error_name
 from bot.reminders.preparing import Preparer
-from bot.reminders.sending import Sender, Sleep
+from bot.reminders.sending import Delivery, Sender, Sleep
 from bot.reminders.wakeups import Wakeups
 from bot.tasks import finish
 from bot.web import Metrics
@@ -34,6 +38,12 @@ log = logging.getLogger(__name__)
 
 MAX_BATCHES_PER_RUN = 100
 PAUSE_AFTER_FAILED_RUN = 5.0
+# Rows claimed, and prepared, together.
+BATCH_SIZE = 50
+# Users pushed to side by side. Many, so that pushes which return at once are recorded in
+# few commits; a platform's own rate limiter (Telegram's bot-wide pace, LINE's) still holds
+# the total under its limit, however many wait for it.
+CONCURRENCY = 50
 
 
 class ReminderDispatcher:
@@ -51,16 +61,18 @@ class ReminderDispatcher:
         kinds: ReminderKinds = followup.KINDS,
         safety_interval: float = 60.0,
         max_attempts: int = 5,
-        batch_size: int = 50,
-        concurrency: int = 8,
+        batch_size: int = BATCH_SIZE,
+        concurrency: int = CONCURRENCY,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._clock = clock
         self._metrics = metrics
         self.worker_id = worker_id
         self._concurrency = concurrency
+        # Every transaction of this dispatcher, one at a time (see ``group_commit``).
+        turns = Turns(uow_factory)
         self.claims = Claims(
-            uow_factory,
+            turns,
             clock,
             pushers,
             worker_id=worker_id,
@@ -68,7 +80,7 @@ class ReminderDispatcher:
             batch_size=batch_size,
         )
         self._preparer = Preparer(
-            uow_factory, catalog, clock, kinds, self._count, worker_id=worker_id, pushers=pushers
+            turns, catalog, clock, kinds, self._count, worker_id=worker_id, pushers=pushers
         )
         self._sender = Sender(
             pushers,
@@ -76,7 +88,7 @@ class ReminderDispatcher:
             None if metrics is None else (lambda ch: metrics.channel_errors.labels(ch).inc()),
         )
         self._outcomes = Outcomes(
-            uow_factory,
+            turns,
             catalog,
             clock,
             kinds,
@@ -181,51 +193,89 @@ class ReminderDispatcher:
             return sent
 
     async def _handle_batch(self, claims: list[Claim], run: RunMemory) -> int:
-        """Send a batch: different users side by side, each user's reminders in order.
+        """Send a batch in rounds: each user's first row, then each user's second, and so on."""
+        sent = 0
+        # Users whose row broke off with an error: their later rows stay claimed too, so
+        # that all come back together, in order, after the lease.
+        broken: set[int] = set()
+        for group in _rounds(claims):
+            group = [c for c in group if c.user_id not in broken]
+            try:
+                sent += await self._handle_round(group, run, broken)
+            except Exception as exc:
+                broken.update(c.user_id for c in group)
+                # The rows stay claimed and come back after the lease; the run goes on.
+                log.error("a reminder batch part failed: %s", error_name(exc))
+        return sent
+
+    async def _handle_round(self, claims: list[Claim], run: RunMemory, broken: set[int]) -> int:
+        """Prepare rows of different users together, then push them side by side.
 
         One at a time, a platform's round trip (not its rate limit) would set the pace;
         the channel's own rate limiter still holds the total under the platform's limit.
         """
-        by_user: dict[int, list[Claim]] = {}
+        live: list[Claim] = []
         for claim in claims:
-            by_user.setdefault(claim.user_id, []).append(claim)
+            if self._stopping:
+                await self._outcomes.requeue(claim, self._clock(), "stopping")
+            elif claim.user_id in run.gone_users:
+                await self._outcomes.end(claim, ReminderState.PAUSED, "paused")
+            else:
+                live.append(claim)
+        deliveries, failed = await self._preparer.prepare_batch(live, run)
+        for claim, exc in failed:
+            log.error("reminder %s could not be prepared: %s", claim.id, error_name(exc))
+            await self._outcomes.retry_later(claim, exc, None, run)
         slots = asyncio.Semaphore(self._concurrency)
 
-        async def for_user(own: list[Claim]) -> int:
+        async def deliver(delivery: Delivery) -> int:
             async with slots:
-                return sum([await self._handle(claim, run) for claim in own])
+                return await self._deliver(delivery, run)
 
-        results = await asyncio.gather(
-            *(for_user(own) for own in by_user.values()), return_exceptions=True
-        )
-        for result in results:
+        results = await asyncio.gather(*(deliver(d) for d in deliveries), return_exceptions=True)
+        for delivery, result in zip(deliveries, results, strict=True):
             if isinstance(result, BaseException):
-                # The rows stay claimed and come back after the lease; the run goes on.
+                broken.add(delivery.claim.user_id)
+                # The row stays claimed and comes back after the lease; the run goes on.
                 log.error("a reminder batch part failed: %s", error_name(result))
         return sum(r for r in results if isinstance(r, int))
 
-    async def _handle(self, claim: Claim, run: RunMemory) -> int:
+    async def _deliver(self, delivery: Delivery, run: RunMemory) -> int:
+        claim = delivery.claim
+        now = self._clock()
         if self._stopping:
-            await self._outcomes.requeue(claim, self._clock(), "stopping")
+            await self._outcomes.requeue(claim, now, "stopping")
             return 0
-        if claim.user_id in run.gone_users:
-            await self._outcomes.end(claim, ReminderState.PAUSED, "paused")
+        until = run.cooldown.get(delivery.channel)
+        if until is not None and until > now:
+            # The channel started throttling or failing while this row waited for its turn.
+            await self._outcomes.requeue(claim, until, "throttled")
             return 0
-        try:
-            delivery = await self._preparer.prepare(claim, run)
-        except Exception as exc:
-            log.error("reminder %s could not be prepared: %s", claim.id, error_name(exc))
-            await self._outcomes.retry_later(claim, exc, None, run)
-            return 0
-        if delivery is None:
-            return 0
+        marked: bool | None = None
 
-        async def record_part(parts: int) -> bool:
-            return await self._outcomes.part_sent(claim, parts)
+        async def record_part(parts: int, last: bool) -> bool:
+            nonlocal marked
+            kept = await self._outcomes.part_sent(claim, parts, last=last)
+            if last:
+                marked = kept
+            return kept
 
         error = await self._sender.push(delivery, record_part)
-        return await self._outcomes.record(claim, error, delivery.channel, run)
+        return await self._outcomes.record(claim, error, delivery.channel, run, marked=marked)
 
     def _count(self, outcome: str) -> None:
         if self._metrics is not None:
             self._metrics.reminders.labels(outcome=outcome).inc()
+
+
+def _rounds(claims: list[Claim]) -> list[list[Claim]]:
+    """Split a batch (in due order) into rounds with at most one row of each user each."""
+    rounds: list[list[Claim]] = []
+    seen: dict[int, int] = {}
+    for claim in claims:
+        index = seen.get(claim.user_id, 0)
+        seen[claim.user_id] = index + 1
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(claim)
+    return rounds

@@ -1,9 +1,12 @@
 """How each row ended: every fault of a channel becomes the row's state, none stops a run.
 
-Each outcome is its own short transaction after the push, fenced by ``claimed_by`` in the
-queue, so a worker whose lease ran out cannot overwrite what the worker that took over
-decided. Delivered: SENT, then (in a separate transaction, so a fault there cannot make a
-delivered row look unsent) the kind's after-sent step. The recipient is gone (blocked,
+Every outcome is written after the push, fenced by ``claimed_by`` in the queue, so a worker
+whose lease ran out cannot overwrite what the worker that took over decided. Delivered: SENT,
+then (in a separate transaction, so a fault there cannot make a delivered row look unsent) the
+kind's after-sent step. Both are group commits (``group_commit``): the rows delivered together
+are marked in one transaction, and their after-sent steps run together in the next; should one
+kind's step fail there, the steps are run again one row at a time, each in its own
+transaction, so one fault costs only its own row's step, as before. The recipient is gone (blocked,
 unfollowed): the row and the user's other rows are PAUSED until they come back. A permanent
 failure: FAILED. The platform down (5xx, timeouts, a revoked token): rescheduled with a backoff
 capped at ``ROW_BACKOFF_MAX``, out of the user's quiet hours, for as long as the kind says a
@@ -23,12 +26,13 @@ from datetime import datetime, timedelta
 
 from bot.engine import Clock
 from bot.reminders.claims import Claim
+from bot.reminders.group_commit import GroupCommit, OpenUnitOfWork
 from bot.reminders.sending import ClaimLost
 from domain.protocol import PermanentFailure, RecipientGone, RetryLater
 from handlers.context import Context
 from handlers.reminder_kinds import ReminderKinds
 from messages.catalog import Catalog
-from storage.models import Interview, ReminderState
+from storage.models import Interview, ReminderState, User
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,14 @@ async def _interview_of(uow: UnitOfWork, claim: Claim) -> Interview | None:
     return await uow.interviews.owned(claim.user_id, claim.interview_id)
 
 
+@dataclass(frozen=True, slots=True)
+class _Record:
+    claim: Claim
+    parts: int | None
+    # True: the row is delivered (the last part is out); marked SENT in the same write.
+    done: bool
+
+
 @dataclass
 class RunMemory:
     """What one run learnt about channels and users, so later rows do not repeat a fault."""
@@ -76,7 +88,7 @@ class RunMemory:
 class Outcomes:
     def __init__(
         self,
-        uow_factory: Callable[[], UnitOfWork],
+        uow_factory: OpenUnitOfWork,
         catalog: Catalog,
         clock: Clock,
         kinds: ReminderKinds,
@@ -92,13 +104,25 @@ class Outcomes:
         self._count = count
         self._worker_id = worker_id
         self._max_attempts = max_attempts
+        self._records: GroupCommit[_Record, bool] = GroupCommit(self._write_records)
+        self._steps: GroupCommit[Claim, None] = GroupCommit(self._after_sent_together)
 
     async def record(
-        self, claim: Claim, error: Exception | None, channel: str, run: RunMemory
+        self,
+        claim: Claim,
+        error: Exception | None,
+        channel: str,
+        run: RunMemory,
+        *,
+        marked: bool | None = None,
     ) -> int:
-        """Record a push's result; return 1 if it was delivered."""
+        """Record a push's result; return 1 if it was delivered.
+
+        ``marked``: whether recording the last part already marked the row SENT (True) or
+        found the claim lost (False); None when no part was recorded in this try.
+        """
         if error is None:
-            return await self.sent(claim)
+            return await self.sent(claim, marked)
         if isinstance(error, ClaimLost):
             log.warning(
                 "reminder %s: claim lost while sending; the new holder sends the rest", claim.id
@@ -113,38 +137,92 @@ class Outcomes:
             await self.retry_later(claim, error, channel, run)
         return 0
 
-    async def part_sent(self, claim: Claim, parts: int) -> bool:
-        """Record that ``parts`` parts are out, in a transaction of its own, right away."""
-        async with self._uow_factory() as uow:
-            kept = await uow.queue.part_sent(claim.id, self._worker_id, parts, self._clock())
-            await uow.commit()
-        return kept
+    async def part_sent(self, claim: Claim, parts: int, *, last: bool = False) -> bool:
+        """Record that ``parts`` parts are out; return once that is committed.
 
-    async def sent(self, claim: Claim) -> int:
-        async with self._uow_factory() as uow:
-            marked = await uow.queue.mark_sent(claim.id, self._worker_id, self._clock())
-            await uow.commit()
+        The last part's record marks the row SENT as well. False: the claim is lost.
+        """
+        return await self._records(_Record(claim, parts, done=last))
+
+    async def sent(self, claim: Claim, marked: bool | None = None) -> int:
+        if marked is None:
+            marked = await self._records(_Record(claim, None, done=True))
         self._count("sent")
         if not marked:
             log.warning("reminder %s was sent after its claim had expired", claim.id)
             return 1
+        await self._steps(claim)
+        return 1
+
+    async def _write_records(self, records: list[_Record]) -> list[bool]:
+        """One transaction for the records of every push that ended meanwhile."""
+        parts = {r.claim.id: r.parts for r in records if not r.done and r.parts is not None}
+        done = {r.claim.id: r.parts for r in records if r.done}
+        async with self._uow_factory() as uow:
+            now = self._clock()
+            kept: set[int] = set()
+            if parts:
+                kept |= await uow.queue.parts_sent_many(self._worker_id, parts, now)
+            if done:
+                kept |= await uow.queue.mark_sent_many(self._worker_id, done, now)
+            await uow.commit()
+        return [r.claim.id in kept for r in records]
+
+    async def _after_sent_together(self, claims: list[Claim]) -> list[None]:
+        """The after-sent steps of rows delivered together, in one transaction.
+
+        Should any step fail, none of them counts, and each is run again on its own.
+        """
+        try:
+            async with self._uow_factory() as uow:
+                now = self._clock()
+                users = await uow.users.get_many(list({c.user_id for c in claims}))
+                interviews = await uow.interviews.owned_many(
+                    [(c.user_id, c.interview_id) for c in claims if c.interview_id is not None]
+                )
+                for claim in claims:
+                    user = users.get(claim.user_id)
+                    interview = (
+                        None if claim.interview_id is None else interviews.get(claim.interview_id)
+                    )
+                    await self._after_sent(uow, claim, user, interview, now)
+                await uow.commit()
+        except Exception as exc:
+            if len(claims) == 1:
+                self._step_failed(claims[0], exc)
+            else:
+                for claim in claims:
+                    await self._after_sent_alone(claim)
+        return [None] * len(claims)
+
+    async def _after_sent_alone(self, claim: Claim) -> None:
         try:
             async with self._uow_factory() as uow:
                 user = await uow.users.get(claim.user_id)
                 interview = await _interview_of(uow, claim)
-                if user is not None and (
-                    interview is not None or self._kinds.is_user_level(claim.kind)
-                ):
-                    ctx = Context(
-                        uow=uow, user=user, catalog=self._catalog, now=self._clock(), dialogue=None
-                    )
-                    await self._kinds.after_sent(ctx, interview, claim.kind)
-                    await uow.commit()
+                await self._after_sent(uow, claim, user, interview, self._clock())
+                await uow.commit()
         except Exception as exc:
-            log.error(
-                "reminder %s sent, but its follow-up step failed: %s", claim.id, error_name(exc)
-            )
-        return 1
+            self._step_failed(claim, exc)
+
+    async def _after_sent(
+        self,
+        uow: UnitOfWork,
+        claim: Claim,
+        user: User | None,
+        interview: Interview | None,
+        now: datetime,
+    ) -> None:
+        if user is None or (interview is None and not self._kinds.is_user_level(claim.kind)):
+            return
+        ctx = Context(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
+        await self._kinds.after_sent(ctx, interview, claim.kind)
+
+    @staticmethod
+    def _step_failed(claim: Claim, error: Exception) -> None:
+        log.error(
+            "reminder %s sent, but its follow-up step failed: %s", claim.id, error_name(error)
+        )
 
     async def recipient_gone(self, claim: Claim) -> None:
         async with self._uow_factory() as uow:

@@ -2,12 +2,13 @@
 
 No database transaction spans a push: a platform's round trip (or its hang) must not hold a
 row lock or a connection. Short waits (a 429 with a small Retry-After, a flaky moment) are
-retried in place with tenacity; anything longer goes back to the queue as a due time
+retried in place, a few times; anything longer goes back to the queue as a due time
 (``outcomes``), so one slow platform cannot hold a batch, or a lease, for long. A push that
 hangs is cut at ``PUSH_TIMEOUT`` and treated like a timeout the channel reported. Whatever a
 channel raises, even a bug, is returned, not raised, so that it ends in the row's state.
 A reminder goes out in the parts its channel makes of it (``Pusher.parts``); each accepted
-part is recorded on the row in a short transaction of its own before the next is pushed.
+part is recorded on the row, and committed, before the next is pushed (the records of pushes
+that end together share one commit, ``group_commit``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from bot.reminders.claims import Claim
 from domain.protocol import Pusher, RecipientGone, Reply, RetryLater
@@ -30,8 +29,9 @@ IN_PROCESS_MAX_WAIT = 5.0
 Sleep = Callable[[float], Awaitable[None]]
 
 
-# Called with how many parts are out once the platform accepted one; False: the claim is lost.
-RecordPart = Callable[[int], Awaitable[bool]]
+# Called with how many parts are out once the platform accepted one, and whether that was the
+# last; False: the claim is lost.
+RecordPart = Callable[[int, bool], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +54,11 @@ def part_key(idempotency_key: str, index: int) -> str:
     return idempotency_key if index == 0 else f"{idempotency_key}:{index}"
 
 
-def _requested_wait(state: RetryCallState) -> float:
-    error = state.outcome.exception() if state.outcome is not None else None
-    if isinstance(error, RetryLater) and error.retry_after is not None:
+def _requested_wait(error: RetryLater, tries: int) -> float:
+    """The wait before the next try: what the platform asked for, else a doubling backoff."""
+    if error.retry_after is not None:
         return max(0.0, float(error.retry_after))
-    return min(IN_PROCESS_FIRST_WAIT * 2.0 ** (state.attempt_number - 1), IN_PROCESS_MAX_WAIT)
-
-
-def _give_up_in_place(state: RetryCallState) -> bool:
-    return state.attempt_number >= IN_PROCESS_TRIES or _requested_wait(state) > IN_PROCESS_MAX_WAIT
+    return min(IN_PROCESS_FIRST_WAIT * 2.0 ** (tries - 1), IN_PROCESS_MAX_WAIT)
 
 
 class Sender:
@@ -96,27 +92,29 @@ class Sender:
             )
             if error is not None:
                 return error
-            if not await record_part(index + 1):
+            if not await record_part(index + 1, index + 1 == len(parts)):
                 return ClaimLost()
         return None
 
     async def _push_part(
         self, pusher: Pusher, channel: str, external_id: str, replies: list[Reply], key: str
     ) -> Exception | None:
-        retrying = AsyncRetrying(
-            sleep=self._sleep,
-            stop=_give_up_in_place,
-            wait=_requested_wait,
-            retry=retry_if_exception_type(RetryLater),
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    await self._push_once(pusher, channel, external_id, replies, key)
-        except Exception as exc:
-            return exc
-        return None
+        # A plain loop rather than a retry library: nearly every push succeeds at the first
+        # try, and that try should cost no more than the push itself.
+        tries = 1
+        while True:
+            try:
+                await self._push_once(pusher, channel, external_id, replies, key)
+            except RetryLater as exc:
+                wait = _requested_wait(exc, tries)
+                if tries >= IN_PROCESS_TRIES or wait > IN_PROCESS_MAX_WAIT:
+                    return exc
+            except Exception as exc:
+                return exc
+            else:
+                return None
+            await self._sleep(wait)
+            tries += 1
 
     async def _push_once(
         self, pusher: Pusher, channel: str, external_id: str, replies: list[Reply], key: str

@@ -7,6 +7,7 @@ backoff waits cost nothing; only two tests wait a fraction of a real second.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -16,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import reminders
@@ -25,6 +26,9 @@ from bot.engine import Engine
 from bot.reminders import ReminderDispatcher
 from bot.web import Metrics
 from domain.protocol import PermanentFailure, RecipientGone, RetryLater
+from handlers import followup
+from handlers.context import Context
+from handlers.reminder_kinds import ReminderKinds, ReminderKindSpec
 from messages.catalog import Catalog, load_catalog
 from storage.db import create_engine, create_session_factory
 from storage.models import Interview, Reminder, StatusChange, User
@@ -219,8 +223,10 @@ async def test_two_dispatchers_racing_send_each_reminder_exactly_once(
     ):
         for n in range(count):
             await seed(first, f"u{n}", [clock.now - timedelta(minutes=n)])
-        # Pushes take real (tiny) time, so the two interleave like two processes would.
-        first.pusher.latency = second.pusher.latency = 0.001
+        # Pushes take real (short) time, so the two interleave like two processes would: a
+        # batch is prepared and recorded in a few transactions, and on SQLite the other
+        # process finds the write lock free while a batch is out being pushed.
+        first.pusher.latency = second.pusher.latency = 0.02
         sent = await asyncio.gather(first.dispatcher.run_due(), second.dispatcher.run_due())
         assert sum(sent) == count
         assert min(sent) > 0, "the two did not actually run side by side"
@@ -780,3 +786,134 @@ async def test_the_background_worker_survives_a_failed_run(
         dispatcher.wake()
         await asyncio.wait_for(dispatcher.wait_idle(), 5)
         assert len(stack.pusher.pushes) == 1
+
+
+# --- a batch at a time -------------------------------------------------------------------------
+
+
+def _count_commits(db: AsyncEngine) -> list[int]:
+    """Count the transactions committed on ``db`` from now on (a one-item list, for closures)."""
+    commits = [0]
+
+    def on_commit(_connection: Any) -> None:
+        commits[0] += 1
+
+    event.listen(db.sync_engine, "commit", on_commit)
+    return commits
+
+
+async def test_a_batch_costs_a_few_transactions_not_a_few_per_reminder(
+    db_url: str, clock: ManualClock
+) -> None:
+    count = 30
+    async with running(db_url, clock, batch_size=count, concurrency=count) as stack:
+        for n in range(count):
+            await seed(stack, f"u{n}", [clock.now - timedelta(minutes=n)])
+        stack.pusher.per_reply = True  # three parts each, each recorded before the next
+        commits = _count_commits(stack.db)
+        assert await stack.dispatcher.run_due() == count
+        pushes = stack.pusher.pushes
+        assert len(pushes) == 3 * count
+        assert len({p.idempotency_key for p in pushes}) == len(pushes)
+        # The claim, the batch's preparing, one commit per wave of parts (the last marks
+        # the rows SENT), the after-sent steps, and the claim that finds nothing more.
+        assert commits[0] <= 8, f"{commits[0]} commits for {count} reminders"
+        everything = await rows(stack)
+        assert [r.state for r in everything if r.kind == "followup"] == ["sent"] * count
+        assert {(r.parts_sent, r.composed) for r in everything if r.kind == "followup"} == {
+            (3, None)
+        }
+        assert [r.state for r in everything if r.kind == "recheck"] == ["pending"] * count
+        assert stack.counted("sent") == count
+
+
+async def test_a_users_second_reminder_is_prepared_after_the_first_is_out(
+    db_url: str, clock: ManualClock
+) -> None:
+    # Two of one interview's nudges fall due in the same batch (a downtime, say). The second
+    # must be decided on what the first changed: the first used up the last nudge, so the
+    # second is the closing offer, not a third nudge.
+    async with running(db_url, clock) as stack:
+        [first] = await seed(stack, "u1", [clock.now - timedelta(minutes=2)])
+        async with stack.uow() as uow:
+            interview = await uow.session.scalar(select(Interview))
+            assert interview is not None
+            interview.followups_sent = 1
+            uow.reminders.add(
+                Reminder(
+                    interview_id=interview.id,
+                    user_id=interview.user_id,
+                    kind="recheck",
+                    due_at=clock.now - timedelta(minutes=1),
+                    state="pending",
+                    attempts=0,
+                )
+            )
+            await uow.commit()
+        await seed(stack, "u2", [clock.now - timedelta(minutes=1)])
+        assert await stack.dispatcher.run_due() == 3
+        nudge, other, closing = stack.pusher.pushes
+        assert (nudge.external_id, other.external_id, closing.external_id) == ("u1", "u2", "u1")
+        assert nudge.copy_texts, "the follow-up carries its templates"
+        assert "連絡なし" in closing.text and closing.copy_texts == []
+        assert (await row(stack, first)).state == "sent"
+
+
+def _with_failing_step(failing_user: str) -> ReminderKinds:
+    """The shipped kinds, but the follow-up's after-sent step fails for one user."""
+    spec = followup.KINDS.spec("followup")
+    assert isinstance(spec, ReminderKindSpec)
+
+    async def after_sent(ctx: Context, interview: Interview) -> None:
+        if ctx.user.external_id == failing_user:
+            raise RuntimeError("a bug in one kind's step")
+        await spec.after_sent(ctx, interview)
+
+    others = [s for s in followup.KINDS.specs.values() if s.kind != spec.kind]
+    return ReminderKinds(
+        [*others, dataclasses.replace(spec, after_sent=after_sent)],
+        nudge_limit=followup.KINDS.nudge_limit,
+        past_limit=followup.KINDS.past_limit,
+    )
+
+
+async def test_one_failing_after_sent_step_costs_only_its_own_row(
+    db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(db_url, clock, kinds=_with_failing_step("u1")) as stack:
+        ids = [(await seed(stack, f"u{n}", [clock.now]))[0] for n in range(4)]
+        assert await stack.dispatcher.run_due() == 4
+        # Delivered rows stay delivered, whatever their step did.
+        assert [(await row(stack, rid)).state for rid in ids] == ["sent"] * 4
+        async with stack.uow() as uow:
+            counted = await uow.session.execute(
+                select(User.external_id, Interview.followups_sent).join(Interview)
+            )
+            planned = dict(counted.all())
+            rechecks = await uow.session.scalar(
+                select(func.count()).select_from(Reminder).where(Reminder.kind == "recheck")
+            )
+        # The others' steps ran (a nudge counted, a re-check planned); u1's left nothing.
+        assert planned == {"u0": 1, "u1": 0, "u2": 1, "u3": 1}
+        assert rechecks == 3
+        failed = [r for r in caplog.records if "follow-up step failed" in r.getMessage()]
+        assert len(failed) == 1 and f"reminder {ids[1]} " in failed[0].getMessage()
+
+
+async def test_a_row_that_cannot_be_prepared_costs_only_itself(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with running(db_url, clock) as stack:
+        [good] = await seed(stack, "u1", [clock.now - timedelta(minutes=1)])
+        [unknown] = await seed(stack, "u2", [clock.now], kind="from_v9")
+        [other] = await seed(stack, "u3", [clock.now])
+        assert await stack.dispatcher.run_due() == 2
+        assert (await row(stack, good)).state == "sent"
+        assert (await row(stack, other)).state == "sent"
+        # Left for a worker that knows the kind, an attempt used up, as before.
+        waiting = await row(stack, unknown)
+        assert (waiting.state, waiting.attempts, waiting.last_error) == (
+            "pending",
+            1,
+            "UnknownKind",
+        )
