@@ -70,7 +70,9 @@ class GroupCommit(Generic[T, R]):
             await asyncio.sleep(0)
             group, self._pending = self._pending, []
             try:
-                results = await self._apply([item for item, _ in group])
+                results = list(await self._apply([item for item, _ in group]))
+                if len(results) != len(group):
+                    raise RuntimeError(f"{len(results)} results for {len(group)} items")
             except asyncio.CancelledError:
                 for _, future in group:
                     future.cancel()
