@@ -1,22 +1,25 @@
 """The dispatcher's life and one run: claim a batch, prepare it, push, record what happened.
 
 A run is the only place the steps meet, in this order: the claim (``claims``, one
-transaction), the decisions and the composing for the batch (``preparing``, one transaction),
-the pushes with no transaction open (``sending``) and the outcomes (``outcomes``), where the
-records of pushes that end together share one commit (``group_commit``). Different users'
-rows go side by side, one user's in order: a batch is taken in rounds, the first row of each
-user, then the second, and a round starts once the one before it has been pushed and
-recorded. After every run, successful or not, the next wake-up is planned (``wakeups``); a
-failed run (the database away) is retried after a pause rather than in a tight loop on rows
-that are already overdue.
+transaction a batch), the decisions and the composing (``preparing``, one transaction for
+the rows prepared together), the pushes with no transaction open (``sending``) and the
+outcomes (``outcomes``), where the records of pushes that end together share one commit
+(``group_commit``). Different users' rows go side by side, one user's in order: a user's row
+is prepared only once the row before it is out and recorded. The next batch is claimed and
+prepared while the one before it is being pushed, so a paced channel never waits for it.
+After every run, successful or not, the next wake-up is planned (``wakeups``); a failed run
+(the database away) is retried after a pause rather than in a tight loop on rows that are
+already overdue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 
 from bot.engine import Clock
 from bot.reminders.claims import Claim, Claims
@@ -44,6 +47,8 @@ BATCH_SIZE = 50
 # few commits; a platform's own rate limiter (Telegram's bot-wide pace, LINE's) still holds
 # the total under its limit, however many wait for it.
 CONCURRENCY = 50
+# Pushes a run starts with; one more opens each time one ends (``_Slots``).
+FIRST_SLOTS = 8
 
 
 class ReminderDispatcher:
@@ -181,64 +186,41 @@ class ReminderDispatcher:
         """Claim the due reminders and send them; return how many were sent."""
         async with self._run_lock:
             await self.claims.report_unserved()
-            run = RunMemory()
-            sent = 0
-            for _ in range(MAX_BATCHES_PER_RUN):
-                claims = await self.claims.take()
-                sent += await self._handle_batch(claims, run)
-                if len(claims) < self.claims.batch_size or self._stopping:
-                    break
+            run = _Run(self)
+            try:
+                for _ in range(MAX_BATCHES_PER_RUN):
+                    claims = await self.claims.take()
+                    run.add(claims)
+                    # The next batch is claimed and prepared while this one is out.
+                    await run.advance()
+                    if len(claims) < self.claims.batch_size or self._stopping:
+                        break
+                await run.drain()
+            except BaseException as exc:
+                # Nothing of a failed run goes on once it is over: the rows not yet out stay
+                # claimed (they come back after the lease), the pushes out are let finish,
+                # or, when the run itself is cancelled, cancelled too.
+                await run.abandon(cancel=isinstance(exc, asyncio.CancelledError))
+                raise
             if self._metrics is not None:
                 self._metrics.reminder_passes.inc()
-            return sent
+            return run.sent
 
-    async def _handle_batch(self, claims: list[Claim], run: RunMemory) -> int:
-        """Send a batch in rounds: each user's first row, then each user's second, and so on."""
-        sent = 0
-        # Users whose row broke off with an error: their later rows stay claimed too, so
-        # that all come back together, in order, after the lease.
-        broken: set[int] = set()
-        for group in _rounds(claims):
-            group = [c for c in group if c.user_id not in broken]
-            try:
-                sent += await self._handle_round(group, run, broken)
-            except Exception as exc:
-                broken.update(c.user_id for c in group)
-                # The rows stay claimed and come back after the lease; the run goes on.
-                log.error("a reminder batch part failed: %s", error_name(exc))
-        return sent
-
-    async def _handle_round(self, claims: list[Claim], run: RunMemory, broken: set[int]) -> int:
-        """Prepare rows of different users together, then push them side by side.
-
-        One at a time, a platform's round trip (not its rate limit) would set the pace;
-        the channel's own rate limiter still holds the total under the platform's limit.
-        """
+    async def _prepare(self, claims: list[Claim], run: _Run) -> list[Delivery]:
+        """Settle the rows that do not go out now; prepare the others (different users')."""
         live: list[Claim] = []
         for claim in claims:
             if self._stopping:
                 await self._outcomes.requeue(claim, self._clock(), "stopping")
-            elif claim.user_id in run.gone_users:
+            elif claim.user_id in run.memory.gone_users:
                 await self._outcomes.end(claim, ReminderState.PAUSED, "paused")
             else:
                 live.append(claim)
-        deliveries, failed = await self._preparer.prepare_batch(live, run)
+        deliveries, failed = await self._preparer.prepare_batch(live, run.memory)
         for claim, exc in failed:
             log.error("reminder %s could not be prepared: %s", claim.id, error_name(exc))
-            await self._outcomes.retry_later(claim, exc, None, run)
-        slots = asyncio.Semaphore(self._concurrency)
-
-        async def deliver(delivery: Delivery) -> int:
-            async with slots:
-                return await self._deliver(delivery, run)
-
-        results = await asyncio.gather(*(deliver(d) for d in deliveries), return_exceptions=True)
-        for delivery, result in zip(deliveries, results, strict=True):
-            if isinstance(result, BaseException):
-                broken.add(delivery.claim.user_id)
-                # The row stays claimed and comes back after the lease; the run goes on.
-                log.error("a reminder batch part failed: %s", error_name(result))
-        return sum(r for r in results if isinstance(r, int))
+            await self._outcomes.retry_later(claim, exc, None, run.memory)
+        return deliveries
 
     async def _deliver(self, delivery: Delivery, run: RunMemory) -> int:
         claim = delivery.claim
@@ -268,14 +250,126 @@ class ReminderDispatcher:
             self._metrics.reminders.labels(outcome=outcome).inc()
 
 
-def _rounds(claims: list[Claim]) -> list[list[Claim]]:
-    """Split a batch (in due order) into rounds with at most one row of each user each."""
-    rounds: list[list[Claim]] = []
-    seen: dict[int, int] = {}
-    for claim in claims:
-        index = seen.get(claim.user_id, 0)
-        seen[claim.user_id] = index + 1
-        if index == len(rounds):
-            rounds.append([])
-        rounds[index].append(claim)
-    return rounds
+class _Slots:
+    """At most ``limit`` pushes at once, opened a few at a time.
+
+    A run starts with a few and opens one more each time a push ends, up to the limit: pushes
+    that return at once soon run by the dozen, and the first moment of a run does not set a
+    crowd of pushes going at a paced channel together (their start, rendering included, would
+    hold up the first one's request and bunch the first requests at the platform).
+    """
+
+    def __init__(self, limit: int, start: int = FIRST_SLOTS) -> None:
+        self._limit = max(1, limit)
+        self._open = min(self._limit, max(1, start))
+        self._free = asyncio.Semaphore(self._open)
+
+    async def acquire(self) -> None:
+        await self._free.acquire()
+
+    def release(self) -> None:
+        self._free.release()
+        if self._open < self._limit:
+            self._open += 1
+            self._free.release()
+
+
+class _Run:
+    """One run's rows: claimed and waiting for their user, or out being pushed.
+
+    A user's rows go one at a time, in due order: a row is prepared only once the user's row
+    before it has been pushed and recorded (what that one changed, a nudge counted, counts
+    for the next). The rows of users who are free are prepared together, then pushed side by
+    side, as many at once as there are slots.
+    """
+
+    def __init__(self, dispatcher: ReminderDispatcher) -> None:
+        self._dispatcher = dispatcher
+        self.memory = RunMemory()
+        self.sent = 0
+        self._slots = _Slots(dispatcher._concurrency)
+        # Claimed rows not yet prepared, per user, in due order.
+        self._waiting: dict[int, deque[Claim]] = {}
+        # Users with a row out, and the pushes themselves.
+        self._busy: set[int] = set()
+        self._pushes: set[asyncio.Task[int]] = set()
+        # Users whose row broke off with an error: their later rows stay claimed too, so
+        # that all come back together, in order, after the lease.
+        self._broken: set[int] = set()
+        self._changed = asyncio.Event()
+
+    def add(self, claims: list[Claim]) -> None:
+        for claim in claims:
+            if claim.user_id not in self._broken:
+                self._waiting.setdefault(claim.user_id, deque()).append(claim)
+
+    async def advance(self) -> None:
+        """Prepare the next row of every free user and set it going; return once all have."""
+        while group := self._next_group():
+            try:
+                deliveries = await self._dispatcher._prepare(group, self)
+            except Exception as exc:
+                self._break(group, exc)
+                continue
+            for delivery in deliveries:
+                await self._slots.acquire()
+                self._go(delivery)
+
+    async def drain(self) -> None:
+        """Wait for every push; rows that wait for their user go out in their turn."""
+        while self._pushes or self._next_ready():
+            self._changed.clear()
+            if self._next_ready():
+                await self.advance()
+            elif self._pushes:
+                await self._changed.wait()
+
+    async def abandon(self, *, cancel: bool) -> None:
+        """End a failed run: prepare nothing more, and wait for (or cancel) what is out."""
+        self._waiting.clear()
+        pushes = list(self._pushes)
+        if cancel:
+            for push in pushes:
+                push.cancel()
+        await asyncio.gather(*pushes, return_exceptions=True)
+
+    def _next_ready(self) -> bool:
+        return any(user not in self._busy for user in self._waiting)
+
+    def _next_group(self) -> list[Claim]:
+        group: list[Claim] = []
+        for user in [u for u in self._waiting if u not in self._busy]:
+            own = self._waiting[user]
+            group.append(own.popleft())
+            if not own:
+                del self._waiting[user]
+        return group
+
+    def _go(self, delivery: Delivery) -> None:
+        user = delivery.claim.user_id
+        self._busy.add(user)
+        push = asyncio.create_task(self._dispatcher._deliver(delivery, self.memory))
+        self._pushes.add(push)
+        push.add_done_callback(partial(self._done, user))
+
+    def _done(self, user: int, push: asyncio.Task[int]) -> None:
+        self._pushes.discard(push)
+        self._busy.discard(user)
+        self._slots.release()
+        self._changed.set()
+        if push.cancelled():
+            self._break([], asyncio.CancelledError(), user)
+            return
+        error = push.exception()
+        if error is not None:
+            self._break([], error, user)
+            return
+        self.sent += push.result()
+
+    def _break(self, claims: list[Claim], error: BaseException, *users: int) -> None:
+        broken = {c.user_id for c in claims} | set(users)
+        self._broken |= broken
+        for user in broken:
+            self._waiting.pop(user, None)
+        # The rows stay claimed and come back after the lease; the run goes on.
+        log.error("a reminder batch part failed: %s", error_name(error))

@@ -65,9 +65,14 @@ class GroupCommit(Generic[T, R]):
 
     async def _drain(self) -> None:
         while self._pending:
+            # One turn of the event loop first: pushes set going a moment apart (as slots
+            # free up) end a moment apart too, and join the same group.
+            await asyncio.sleep(0)
             group, self._pending = self._pending, []
             try:
-                results = await self._apply([item for item, _ in group])
+                results = list(await self._apply([item for item, _ in group]))
+                if len(results) != len(group):
+                    raise RuntimeError(f"{len(results)} results for {len(group)} items")
             except asyncio.CancelledError:
                 for _, future in group:
                     future.cancel()

@@ -21,6 +21,7 @@ costs only itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,6 +127,9 @@ class Preparer:
                 )
                 decision = await self._decide(uow, claim, user, interview, now, run, rooms)
                 decisions.append((claim, decision))
+                # Composing is all CPU: a batch of it in one go would hold up the pushes out
+                # meanwhile (a paced channel's next request would leave late, then bunch).
+                await asyncio.sleep(0)
             await uow.queue.store_composed_many(
                 self._worker_id,
                 {c.id: d.composed for c, d in decisions if d.composed is not None},
