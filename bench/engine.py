@@ -227,8 +227,8 @@ def _statements_table(results: dict[str, dict[str, Any]]) -> Table:
     table.notes.append(
         "Counted with SQLAlchemy's before_cursor_execute on the engine's sync_engine (BEGIN, "
         "SAVEPOINT and RELEASE included) plus its commit/rollback events. Each event carries an "
-        "id, as Telegram's and LINE's do. The channel's inbox (store, then done) is not in it: "
-        "two more transactions per Telegram update."
+        "id, as Telegram's and LINE's do. The channel's durable inbox is not in it: on Telegram "
+        "one more transaction per getUpdates batch (store the batch, delete the handled rows)."
     )
     for name, result in results.items():
         crowd = result["crowd_solo"]
