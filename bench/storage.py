@@ -163,7 +163,7 @@ async def _seed(url: str, interviews: int) -> dict[str, Any]:
     }
 
 
-def _queue_queries() -> list[tuple[str, Any]]:
+def _queue_queries(dialect: str) -> list[tuple[str, Any]]:
     """The statements storage/reminder_queue.py runs to plan and to claim."""
     from sqlalchemy import func, select
 
@@ -178,13 +178,7 @@ def _queue_queries() -> list[tuple[str, Any]]:
             select(Reminder.due_at).where(claimable).order_by(Reminder.due_at).limit(1),
         ),
         ("next_due as it was (min)", select(func.min(Reminder.due_at)).where(claimable)),
-        (
-            "claim_due",
-            select(Reminder.id)
-            .where(claimable, Reminder.due_at <= now)
-            .order_by(Reminder.due_at, Reminder.id)
-            .limit(50),
-        ),
+        ("claim_due", ReminderQueue.due_rows(dialect, now, ["telegram"], 5, 50)),
     ]
 
 
@@ -196,7 +190,7 @@ async def _explain(url: str) -> dict[str, list[str]]:
     try:
         async with db.connect() as conn:
             dialect = conn.dialect
-            for name, query in _queue_queries():
+            for name, query in _queue_queries(dialect.name):
                 compiled = str(
                     query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
                 )
