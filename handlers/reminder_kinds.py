@@ -30,7 +30,7 @@ from domain import calendar
 from domain.protocol import Priority, Reply
 from handlers import planning
 from handlers.context import Context
-from storage.models import Interview, InterviewStatus
+from storage.models import Interview, InterviewStatus, User
 
 Compose = Callable[[Context, Interview], Awaitable[list[Reply]]]
 AfterSent = Callable[[Context, Interview], Awaitable[None]]
@@ -166,6 +166,10 @@ class ReminderKinds:
             # Raised, not cancelled: in a rolling deploy an older worker must leave the row
             # (it is retried later, by a worker that knows the kind).
             raise UnknownKind(kind) from None
+
+    def has_subject(self, kind: str, user: User | None, interview: Interview | None) -> bool:
+        """The user is still here and, for a kind about an interview, so is the interview."""
+        return user is not None and (interview is not None or self.is_user_level(kind))
 
     def is_user_level(self, kind: str) -> bool:
         """True for a known kind whose rows belong to the user, not to an interview."""

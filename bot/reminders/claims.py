@@ -11,13 +11,15 @@ for a process that can, and are reported once so the wait is not silent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.engine import Clock
 from bot.reminders.group_commit import OpenUnitOfWork
+from storage.models import Interview, User
+from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,28 @@ class Claim:
     composed: list[Any] | None = None
     parts_sent: int = 0
     retrying_since: datetime | None = None
+
+
+Subject = tuple[User | None, Interview | None]
+
+
+async def subjects(uow: UnitOfWork, claims: Sequence[Claim]) -> dict[int, Subject]:
+    """Each claim's user and interview, by claim id, read in two queries for them all.
+
+    None for one that is gone; the interview is None too for a user-level kind, and is
+    found only for the user it belongs to.
+    """
+    users = await uow.users.get_many(list({c.user_id for c in claims}))
+    interviews = await uow.interviews.owned_many(
+        [(c.user_id, c.interview_id) for c in claims if c.interview_id is not None]
+    )
+    return {
+        c.id: (
+            users.get(c.user_id),
+            None if c.interview_id is None else interviews.get(c.interview_id),
+        )
+        for c in claims
+    }
 
 
 class Claims:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.engine import Clock
-from bot.reminders.claims import Claim
+from bot.reminders.claims import Claim, subjects
 from bot.reminders.group_commit import GroupCommit, OpenUnitOfWork
 from bot.reminders.sending import ClaimLost
 from domain.protocol import PermanentFailure, RecipientGone, RetryLater
@@ -61,12 +61,6 @@ def outage_backoff(failing_for: timedelta) -> float:
     counter to keep, and the cap keeps a recovered platform from waiting long for the next try.
     """
     return min(max(failing_for.total_seconds(), ROW_BACKOFF_FIRST), ROW_BACKOFF_MAX)
-
-
-async def _interview_of(uow: UnitOfWork, claim: Claim) -> Interview | None:
-    if claim.interview_id is None:
-        return None  # a user-level kind
-    return await uow.interviews.owned(claim.user_id, claim.interview_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +170,9 @@ class Outcomes:
         try:
             async with self._uow_factory() as uow:
                 now = self._clock()
-                users = await uow.users.get_many(list({c.user_id for c in claims}))
-                interviews = await uow.interviews.owned_many(
-                    [(c.user_id, c.interview_id) for c in claims if c.interview_id is not None]
-                )
+                found = await subjects(uow, claims)
                 for claim in claims:
-                    user = users.get(claim.user_id)
-                    interview = (
-                        None if claim.interview_id is None else interviews.get(claim.interview_id)
-                    )
-                    await self._after_sent(uow, claim, user, interview, now)
+                    await self._after_sent(uow, claim, *found[claim.id], now)
                 await uow.commit()
         except Exception as exc:
             if len(claims) == 1:
@@ -198,8 +185,7 @@ class Outcomes:
     async def _after_sent_alone(self, claim: Claim) -> None:
         try:
             async with self._uow_factory() as uow:
-                user = await uow.users.get(claim.user_id)
-                interview = await _interview_of(uow, claim)
+                user, interview = (await subjects(uow, [claim]))[claim.id]
                 await self._after_sent(uow, claim, user, interview, self._clock())
                 await uow.commit()
         except Exception as exc:
@@ -213,7 +199,7 @@ class Outcomes:
         interview: Interview | None,
         now: datetime,
     ) -> None:
-        if user is None or (interview is None and not self._kinds.is_user_level(claim.kind)):
+        if user is None or not self._kinds.has_subject(claim.kind, user, interview):
             return
         ctx = Context(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
         await self._kinds.after_sent(ctx, interview, claim.kind)
@@ -304,12 +290,9 @@ class Outcomes:
         """Reschedule a row the platform failed, or give it up once a retry is of no use."""
         async with self._uow_factory() as uow:
             now = self._clock()
-            user = await uow.users.get(claim.user_id)
-            interview = await _interview_of(uow, claim)
+            user, interview = (await subjects(uow, [claim]))[claim.id]
             due: datetime | None = at
-            if user is not None and (
-                interview is not None or self._kinds.is_user_level(claim.kind)
-            ):
+            if user is not None and self._kinds.has_subject(claim.kind, user, interview):
                 ctx = Context(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
                 due = self._kinds.retry_at(ctx, interview, claim.kind, at, since)
             if due is not None:

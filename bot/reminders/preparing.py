@@ -30,7 +30,7 @@ from typing import Any
 
 from bot.engine import Clock
 from bot.reminders import composed
-from bot.reminders.claims import Claim
+from bot.reminders.claims import Claim, subjects
 from bot.reminders.group_commit import OpenUnitOfWork
 from bot.reminders.outcomes import Count, RunMemory, error_name
 from bot.reminders.sending import Delivery
@@ -111,20 +111,13 @@ class Preparer:
         async with self._uow_factory() as uow:
             now = self._clock()
             kept = await uow.queue.renew_many([c.id for c in claims], self._worker_id, now)
-            mine = [c for c in claims if c.id in kept]
-            users = await uow.users.get_many(list({c.user_id for c in mine}))
-            interviews = await uow.interviews.owned_many(
-                [(c.user_id, c.interview_id) for c in mine if c.interview_id is not None]
-            )
+            found = await subjects(uow, [c for c in claims if c.id in kept])
             rooms: RoomAnswers = {}
             for claim in claims:
                 if claim.id not in kept:
                     decisions.append((claim, _Decision(lost=True)))
                     continue
-                user = users.get(claim.user_id)
-                interview = (
-                    None if claim.interview_id is None else interviews.get(claim.interview_id)
-                )
+                user, interview = found[claim.id]
                 decision = await self._decide(uow, claim, user, interview, now, run, rooms)
                 decisions.append((claim, decision))
                 # Composing is all CPU: a batch of it in one go would hold up the pushes out
@@ -144,12 +137,7 @@ class Preparer:
             if not await uow.queue.renew(claim.id, self._worker_id, now):
                 decision = _Decision(lost=True)
             else:
-                user = await uow.users.get(claim.user_id)
-                interview = (
-                    None
-                    if claim.interview_id is None
-                    else await uow.interviews.owned(claim.user_id, claim.interview_id)
-                )
+                user, interview = (await subjects(uow, [claim]))[claim.id]
                 decision = await self._decide(uow, claim, user, interview, now, run, {})
                 if decision.composed is not None:
                     await uow.queue.store_composed(claim.id, self._worker_id, decision.composed, 0)
@@ -180,7 +168,7 @@ class Preparer:
         rooms: RoomAnswers,
     ) -> _Decision:
         """Decide one renewed row, writing a hold at once; a composition is left to store."""
-        if user is None or (interview is None and not self._kinds.is_user_level(claim.kind)):
+        if user is None or not self._kinds.has_subject(claim.kind, user, interview):
             await uow.queue.finish(claim.id, self._worker_id, ReminderState.CANCELLED)
             return _Decision(outcome="cancelled")
         ctx = Context(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
