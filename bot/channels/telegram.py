@@ -482,6 +482,20 @@ class TelegramChannel:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon())
 
+    async def _store(
+        self, inbox: BatchingInbox, items: list[tuple[Incoming, str | None]]
+    ) -> list[Received]:
+        """Keep events, and let go of the handled rows in the same transaction.
+
+        Should the write fail, those rows are tried again with the next one.
+        """
+        finished = self._take_finished()
+        try:
+            return await inbox.put(items, finished)
+        except BaseException:
+            self._give_back(finished)
+            raise
+
     def _take_finished(self) -> list[int]:
         finished, self._finished = self._finished, []
         return finished
@@ -559,13 +573,7 @@ class TelegramChannel:
                 (incoming, None) for _, incoming in translated if incoming is not None
             ]
             if wanted:
-                finished = self._take_finished()
-                try:
-                    stored = await self._inbox.put(wanted, finished)
-                except BaseException:
-                    self._give_back(finished)
-                    raise
-                for item in stored:
+                for item in await self._store(self._inbox, wanted):
                     kept[item.incoming.event_id] = item.inbox_id
         for update, incoming in translated:
             if incoming is not None and self._inbox is not None:
@@ -702,11 +710,9 @@ class TelegramChannel:
             return web.Response(status=400)
         incoming = self._to_incoming(update)
         if self._inbox is not None and incoming is not None:
-            finished = self._take_finished()
             try:
-                kept = await self._inbox.put([(incoming, None)], finished)
+                kept = await self._store(self._inbox, [(incoming, None)])
             except Exception as exc:
-                self._give_back(finished)
                 # Not kept, so not acknowledged: Telegram delivers it again later.
                 log.error("telegram: could not keep an update: %s", type(exc).__name__)
                 return web.Response(status=503)
