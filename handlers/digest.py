@@ -72,10 +72,14 @@ async def _plan(uow: UnitOfWork, user: User, due: datetime) -> datetime | None:
     return due if await uow.reminders.add_once(row) else None
 
 
+def _first_moment(user: User, now: datetime) -> datetime:
+    """The user's next digest moment: this week's if still ahead."""
+    return _first_moment_from(user, calendar.local_today(now, user.timezone), now)
+
+
 async def plan_first(uow: UnitOfWork, user: User, now: datetime) -> datetime | None:
     """Plan the user's next digest (this week's if still ahead) unless one is on its way."""
-    today = calendar.local_today(now, user.timezone)
-    return await _plan(uow, user, _first_moment_from(user, today, now))
+    return await _plan(uow, user, _first_moment(user, now))
 
 
 async def plan_first_for(uow: UnitOfWork, users: Sequence[User], now: datetime) -> int:
@@ -84,11 +88,7 @@ async def plan_first_for(uow: UnitOfWork, users: Sequence[User], now: datetime) 
     For a pass over users known to have none on its way (the housekeeping's): the unique
     index still passes over anyone who got one in the meantime.
     """
-    planned = [
-        (user.id, _first_moment_from(user, calendar.local_today(now, user.timezone), now))
-        for user in users
-        if user.weekly_digest
-    ]
+    planned = [(user.id, _first_moment(user, now)) for user in users if user.weekly_digest]
     return await uow.reminders.add_digests(planned)
 
 
