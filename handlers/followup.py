@@ -82,11 +82,10 @@ def _with_hints(ctx: Context, interview: Interview, first: str) -> Reply:
         lines.append(ctx.t("reminders.followup.domain_hint", domain=domain))
     if interview.asked_memo:
         lines.append(ctx.t("reminders.followup.memo", memo=interview.asked_memo))
-    return ctx.reply(
-        "\n\n".join(lines),
-        [ctx.button("reminders.button.result_arrived", f"f:{interview.id}:came")],
-        columns=1,
-    )
+    # Plain text: the 結果が来た button it speaks of is under the reminder's last message, so on
+    # Telegram this joins the copyable texts as one message (a buzz and 1/30 s of the bulk budget
+    # saved per reminder).
+    return ctx.reply("\n\n".join(lines))
 
 
 def _check_first(ctx: Context, interview: Interview) -> Reply:
@@ -433,6 +432,7 @@ async def followup_action(ctx: Context, args: list[str]) -> list[Reply]:
     if op == "mute":
         return await _mute(ctx, interview)
     if op == "came":
+        # The 結果が来てた button of follow-ups sent before it joined the copyable texts.
         return await outcome.ask_result(ctx, interview)
     return [ctx.reply(ctx.t("errors.stale_button"), main_menu(ctx))]
 

@@ -126,7 +126,10 @@ async def test_followup_has_check_first_copy_items_care_and_buttons(app: Renraku
     assert "着信履歴" in check.text and "ドメインで検索" in check.text
     assert "@example.co.jp" in check.text
     assert "人事部に電話してよい" in check.text
-    assert [(c.label, c.action) for c in check.choices] == [("結果が来てた", f"f:{iid}:came")]
+    # The check is plain text (so Telegram sends it with the copyable texts as one message); the
+    # button it names is under the last message.
+    assert check.choices == () and "下の「結果が来た」を押してください" in check.text
+    assert ("結果が来た", f"i:{iid}:res") in [(c.label, c.action) for c in closing.choices]
 
     assert "送り先: saiyo@example.co.jp" in templates.text
     subject, body, phone = templates.copy_items

@@ -98,18 +98,39 @@ async def test_every_block_of_the_follow_up_copies_whole_with_one_tap_per_part(
     assert sum(m.raw.count("<pre>") for m in pushed) >= 2
 
 
+async def test_the_follow_up_is_two_messages_the_texts_to_copy_then_what_to_do(
+    app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat, clock: ManualClock
+) -> None:
+    before = len(fake.messages(aoi.id))
+    await _followup_day(app, clock)
+    pushed = fake.messages(aoi.id)[before:]
+
+    # Each message is a buzz on the phone and 1/30 s of the bot's bulk budget: the checks ride
+    # with the texts to copy, and the buttons of what happened next come last.
+    assert len(pushed) == 2, [m.text for m in pushed]
+    material, actions = pushed
+    assert "約束の日" in material.text and "迷惑メールフォルダ" in material.text
+    assert material.text.index("迷惑メールフォルダ") < material.text.index("メールの件名")
+    assert material.copy_buttons() and not material.callback_buttons()
+    labels = [b["text"] for b in actions.callback_buttons()]
+    assert "フォローした" in labels and not actions.copy_buttons()
+    # The button the first message points to is the one under the second.
+    assert "下の「結果が来た」を押してください" in material.text and "結果が来た" in labels
+
+
 async def test_pressing_a_reminder_button_keeps_its_copy_buttons(
     app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat, clock: ManualClock
 ) -> None:
     before = len(fake.messages(aoi.id))
     await _followup_day(app, clock)
     pushed = fake.messages(aoi.id)[before:]
-    with_both = [m for m in pushed if m.copy_buttons() and m.callback_buttons()]
-    target = with_both[-1] if with_both else next(m for m in pushed if m.callback_buttons())
-    copy_buttons = target.copy_buttons()
+    [material] = [m for m in pushed if m.copy_buttons()]
+    target = next(m for m in pushed if m.callback_buttons())
+    copy_buttons = material.copy_buttons()
     await aoi.press_data(target.callback_buttons()[0]["callback_data"], message=target)
+    # The pressed message's choices are spent; the texts to copy stay copyable.
     assert target.callback_buttons() == []
-    assert target.copy_buttons() == copy_buttons
+    assert material.copy_buttons() == copy_buttons and len(copy_buttons) >= 3
 
 
 async def test_a_user_who_blocked_the_bot_gets_no_more_pushes(
