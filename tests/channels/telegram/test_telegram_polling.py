@@ -246,3 +246,16 @@ async def test_a_status_update_in_the_chat_gets_no_answer_and_a_caption_does(
     assert [m.text for m in fake.messages(aoi.id)[-len(help_answer) :]] == [
         m.text for m in help_answer
     ]
+
+
+async def test_a_reply_goes_out_as_html_without_link_preview_with_its_keyboard(
+    app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat
+) -> None:
+    sent = await aoi.say("/new")
+    call = fake.calls_to("sendMessage")[-1]
+    assert call.params["chat_id"] == aoi.id
+    assert call.params["parse_mode"] == "HTML"
+    assert call.params["link_preview_options"] == {"is_disabled": True}
+    assert call.params["text"] == sent[-1].raw
+    # The question's keyboard (a cancel button), as the user sees it.
+    assert [b["text"] for b in sent[-1].callback_buttons()] == [label(app, "controls.cancel")]
