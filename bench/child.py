@@ -88,13 +88,24 @@ async def _main(name: str, params: dict[str, Any]) -> None:
         path.write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
 
 
+def _runner(name: str, params: dict[str, Any]) -> Callable[[Any], Any]:
+    """Renraku's Telegram bot runs on the event loop ``renraku run`` runs on (uvloop, see
+    bot/event_loop.py); every other workload, the echo bot included, on asyncio's own."""
+    if name == "telegram_app" and params.get("impl") == "renraku":
+        from bot import event_loop
+
+        return event_loop.run
+    return asyncio.run
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m bench.child NAME PARAMS_JSON", file=sys.stderr)
         return 2
     _quiet()
     try:
-        asyncio.run(_main(argv[0], json.loads(argv[1])))
+        params = json.loads(argv[1])
+        _runner(argv[0], params)(_main(argv[0], params))
     except BaseException as exc:
         traceback.print_exc()
         say("ERROR", {"error": f"{type(exc).__name__}: {exc}"})

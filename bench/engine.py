@@ -53,8 +53,12 @@ async def _register(engine: Any, user: str, unexpected: str) -> tuple[list[float
 
 
 class StatementCounter:
-    """SQL statements the app's engine sends: every cursor execute (BEGIN, SAVEPOINT and
-    RELEASE included) plus each COMMIT and ROLLBACK, which the driver does without a cursor."""
+    """SQL statements the app's engine sends: every cursor execute (SAVEPOINT and RELEASE
+    included), each transaction's BEGIN, and each COMMIT and ROLLBACK.
+
+    BEGIN is counted from SQLAlchemy's ``begin`` event, not from a cursor: on a SQLite file
+    it rides the transaction's first statement (storage/db.py), on PostgreSQL asyncpg sends
+    it itself; either way the database runs it."""
 
     def __init__(self, db: Any) -> None:
         from sqlalchemy import event
@@ -64,6 +68,7 @@ class StatementCounter:
         self._sync = db.sync_engine
         self._listeners = [
             ("before_cursor_execute", self._statement),
+            ("begin", lambda _conn: self._note("BEGIN")),
             ("commit", lambda _conn: self._note("COMMIT")),
             ("rollback", lambda _conn: self._note("ROLLBACK")),
         ]
@@ -78,7 +83,9 @@ class StatementCounter:
             event.remove(self._sync, name, listener)
 
     def _statement(self, _c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
-        self._note(statement.split(None, 1)[0].upper())
+        kind = statement.split(None, 1)[0].upper()
+        if kind != "BEGIN":  # counted by the begin event
+            self._note(kind)
 
     def _note(self, kind: str) -> None:
         self.count += 1
@@ -225,8 +232,9 @@ def _statements_table(results: dict[str, dict[str, Any]]) -> Table:
         kinds = ", ".join(f"{kind} {n}" for kind, n in total.most_common())
         table.notes.append(f"{names[backend]}, the whole registration by kind: {kinds}.")
     table.notes.append(
-        "Counted with SQLAlchemy's before_cursor_execute on the engine's sync_engine (BEGIN, "
-        "SAVEPOINT and RELEASE included) plus its commit/rollback events. Each event carries an "
+        "Counted with SQLAlchemy's before_cursor_execute on the engine's sync_engine (SAVEPOINT "
+        "and RELEASE included) plus its begin/commit/rollback events (BEGIN counted on both "
+        "databases, though on SQLite it rides the first statement's trip). Each event carries an "
         "id, as Telegram's and LINE's do. The channel's durable inbox is not in it: on Telegram "
         "one more transaction per getUpdates batch (store the batch, delete the handled rows)."
     )

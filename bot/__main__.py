@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from bot import event_loop
 from bot.bootstrap import Renraku, bootstrap
 from bot.channels.console import ConsoleChannel
 from bot.config import ConfigError, Settings, load_settings
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.write_image is not None:
                 return line_admin.write_image(args.write_image, args.font)
             return line_admin.install(settings, args.image)
-        return asyncio.run(_run(settings, console_only=command == "console"))
+        return event_loop.run(_run(settings, console_only=command == "console"))
     except KeyboardInterrupt:
         return 0
 

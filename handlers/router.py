@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from domain.protocol import Incoming, Kind, Reply
@@ -68,6 +69,12 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
+@functools.lru_cache(maxsize=1024)
+def _folded(words: tuple[str, ...]) -> frozenset[str]:
+    """A catalog's words for one meaning, normalised once rather than on every turn."""
+    return frozenset(_normalise(w) for w in words)
+
+
 def _command_of(ctx: Context, text: str) -> str | None:
     """The command a text names: ``/list``, ``/list@SomeBot`` or a word such as 一覧."""
     folded = _normalise(text)
@@ -75,7 +82,7 @@ def _command_of(ctx: Context, text: str) -> str | None:
         name = folded[1:].split("@", 1)[0].split(maxsplit=1)[0] if len(folded) > 1 else ""
         return name if name in COMMANDS else "__unknown__"
     for command in COMMANDS:
-        if folded in (_normalise(w) for w in ctx.words(f"commands.{command}")):
+        if folded in _folded(ctx.words(f"commands.{command}")):
             return command
     return None
 
@@ -83,7 +90,7 @@ def _command_of(ctx: Context, text: str) -> str | None:
 def _control_of(ctx: Context, text: str) -> str | None:
     folded = _normalise(text)
     for value, key in ((SKIP, "skip"), (BACK, "back"), (CANCEL, "cancel")):
-        if folded in (_normalise(w) for w in ctx.words(key)):
+        if folded in _folded(ctx.words(key)):
             return value
     return None
 

@@ -62,10 +62,13 @@ class _OneTripCursor:
 
     async def execute(self, operation: str, parameters: Any = None) -> _OneTripCursor:
         connection = self._connection
+        begin = connection.take_begin()
 
         def run() -> tuple[Any, int, int | None, list[Any]]:
             cursor = connection._conn.cursor()
             try:
+                if begin is not None:
+                    cursor.execute(begin)
                 if parameters is None:
                     cursor.execute(operation)
                 else:
@@ -81,10 +84,13 @@ class _OneTripCursor:
 
     async def executemany(self, operation: str, seq_of_parameters: Any) -> _OneTripCursor:
         connection = self._connection
+        begin = connection.take_begin()
 
         def run() -> tuple[int, int | None]:
             cursor = connection._conn.cursor()
             try:
+                if begin is not None:
+                    cursor.execute(begin)
                 cursor.executemany(operation, seq_of_parameters)
                 return cursor.rowcount, cursor.lastrowid
             finally:
@@ -111,8 +117,34 @@ class _OneTripCursor:
 
 
 class _OneTripConnection(aiosqlite.Connection):
+    """aiosqlite's connection with one-trip cursors, and a BEGIN that rides the next trip.
+
+    A transaction's BEGIN IMMEDIATE was a trip of its own through SQLAlchemy and the thread,
+    right before the transaction's first statement. ``begin_with_next`` holds it back and
+    the next statement runs it first, in the same trip (SQLite still runs both, in order,
+    on the connection's thread); a transaction that ends before any statement ran had
+    nothing to commit or roll back, so it never opens one.
+    """
+
+    _begin: str | None = None
+
     def cursor(self) -> _OneTripCursor:  # type: ignore[override]
         return _OneTripCursor(self)
+
+    def begin_with_next(self, statement: str) -> None:
+        self._begin = statement
+
+    def take_begin(self) -> str | None:
+        begin, self._begin = self._begin, None
+        return begin
+
+    async def commit(self) -> None:
+        if self.take_begin() is None:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        if self.take_begin() is None:
+            await super().rollback()
 
     async def in_thread(self, function: Callable[[], _T]) -> _T:
         """Run function on the connection's thread, after whatever was queued before it."""
@@ -149,6 +181,9 @@ def _tune_sqlite(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry
     cursor.close()
 
 
+_BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
+
+
 def _begin_immediate(connection: Connection) -> None:
     if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return
@@ -156,7 +191,7 @@ def _begin_immediate(connection: Connection) -> None:
     # deferred transaction whose snapshot went stale cannot take the write lock; SQLite
     # then fails at once with "database is locked" instead of waiting busy_timeout.
     # Taking the lock at BEGIN makes a second writer (another process) wait its turn.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.exec_driver_sql(_BEGIN_IMMEDIATE)
 
 
 _HOLDS_WRITE_TURN = "renraku.holds_write_turn"
@@ -193,6 +228,12 @@ class _WriteTurns:
                 raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
             self._loop = asyncio.get_running_loop()
             info[_HOLDS_WRITE_TURN] = True
+        driver = connection.connection.driver_connection
+        if isinstance(driver, _OneTripConnection):
+            # BEGIN IMMEDIATE runs with the transaction's first statement, in its trip: this
+            # process's turn is already held, so nothing of ours can come in between.
+            driver.begin_with_next(_BEGIN_IMMEDIATE)
+            return
         _begin_immediate(connection)
 
     def checkin(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -99,3 +100,44 @@ async def test_every_way_of_reading_and_writing_rows_sees_what_was_written(
         assert total == sum(range(10, 150)) - 10 + 1000
     finally:
         await db.dispose()
+
+
+async def test_a_transaction_holds_the_write_lock_from_its_first_statement_a_read_too(
+    app: Renraku, tmp_path: Path
+) -> None:
+    # Another process, as sqlite3 sees it: one that does not wait for the lock.
+    other = sqlite3.connect(tmp_path / "renraku.db", timeout=0, isolation_level=None)
+    try:
+        async with app.uow() as uow:
+            assert await uow.users.find("line", "U-nobody") is None
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            await uow.users.get_or_create("line", "U-1", locale="ja", timezone="Asia/Tokyo")
+            await uow.commit()
+        other.execute("BEGIN IMMEDIATE")
+        assert other.execute("SELECT count(*) FROM users").fetchone() == (1,)
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+async def test_a_transaction_that_ran_nothing_leaves_no_transaction_open(
+    app: Renraku, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "renraku.db", timeout=0, isolation_level=None)
+    try:
+        for end in ("commit", "rollback"):
+            async with app.db.connect() as conn:
+                await conn.begin()
+                await getattr(conn, end)()  # no statement ran
+                # The same connection, still checked out, reads outside any transaction.
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.execute(sa.text("SELECT 1"))
+                other.execute("BEGIN IMMEDIATE")  # so nobody holds the file
+                other.execute("ROLLBACK")
+        async with app.uow() as uow:
+            await uow.users.get_or_create("line", "U-2", locale="ja", timezone="Asia/Tokyo")
+            await uow.commit()
+        assert other.execute("SELECT count(*) FROM users").fetchone() == (1,)
+    finally:
+        other.close()

@@ -207,3 +207,55 @@ async def test_blocking_the_bot_marks_the_user_inactive(
     await telegram.settle()
     user = await user_row(app, aoi.id)
     assert user is not None and user.active is False
+
+
+async def test_a_status_update_in_the_chat_gets_no_answer_and_a_caption_does(
+    fake: FakeTelegramAPI, telegram: Telegram, aoi: TelegramChat
+) -> None:
+    help_answer = await aoi.say("/help")
+    before = len(fake.messages(aoi.id))
+    # Pinning a message in the private chat: a service message, nothing the user said.
+    pinned = {
+        "message_id": 998,
+        "from": aoi.user.to_json(),
+        "chat": aoi.user.chat(),
+        "date": 0,
+        "pinned_message": {
+            "message_id": 1,
+            "chat": aoi.user.chat(),
+            "date": 0,
+            "text": "pinned",
+        },
+    }
+    fake.push_update({"message": pinned})
+    assert [m.text for m in await aoi.say("/help")] == [m.text for m in help_answer]
+    assert len(fake.messages(aoi.id)) == before + len(help_answer)
+    # A photo's caption is what the user wrote: it is answered like a text.
+    photo = {
+        "message_id": 997,
+        "from": aoi.user.to_json(),
+        "chat": aoi.user.chat(),
+        "date": 0,
+        "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}],
+        "caption": "/help",
+        "caption_entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+    }
+    fake.push_update({"message": photo})
+    telegram.expected += 1
+    await telegram.settle()
+    assert [m.text for m in fake.messages(aoi.id)[-len(help_answer) :]] == [
+        m.text for m in help_answer
+    ]
+
+
+async def test_a_reply_goes_out_as_html_without_link_preview_with_its_keyboard(
+    app: Renraku, fake: FakeTelegramAPI, aoi: TelegramChat
+) -> None:
+    sent = await aoi.say("/new")
+    call = fake.calls_to("sendMessage")[-1]
+    assert call.params["chat_id"] == aoi.id
+    assert call.params["parse_mode"] == "HTML"
+    assert call.params["link_preview_options"] == {"is_disabled": True}
+    assert call.params["text"] == sent[-1].raw
+    # The question's keyboard (a cancel button), as the user sees it.
+    assert [b["text"] for b in sent[-1].callback_buttons()] == [label(app, "controls.cancel")]
