@@ -233,6 +233,20 @@ async def dispatch(params: dict[str, Any]) -> None:
     dispatcher = ReminderDispatcher(
         factory, catalog, pushers, clock, Metrics(), worker_id=params["worker_id"]
     )
+    # Every statement the dispatcher sends to the database (BEGIN and COMMIT included, as
+    # bench/engine.py counts them), for the statements-per-reminder figure.
+    statements: Counter[str] = Counter()
+
+    def count_statement(_c: Any, _cur: Any, statement: str, *_rest: Any) -> None:
+        statements[statement.split(None, 1)[0].upper()] += 1
+
+    def count_commit(_conn: Any) -> None:
+        statements["COMMIT"] += 1
+
+    from sqlalchemy import event
+
+    event.listen(db.sync_engine, "before_cursor_execute", count_statement)
+    event.listen(db.sync_engine, "commit", count_commit)
     meter = Meter()
     try:
         say("READY")
@@ -258,6 +272,8 @@ async def dispatch(params: dict[str, Any]) -> None:
             limiter.cancel()
         elapsed = time.perf_counter() - started
         usage = meter.read()
+        event.remove(db.sync_engine, "before_cursor_execute", count_statement)
+        event.remove(db.sync_engine, "commit", count_commit)
         async with factory() as uow:
             states = dict(
                 (
@@ -280,6 +296,7 @@ async def dispatch(params: dict[str, Any]) -> None:
                 "keys": keys if params.get("return_keys") else [],
                 "duplicates": len(keys) - len(set(keys)),
                 "stopped_by_limit": limiter.done() and not limiter.cancelled(),
+                "statements": dict(statements),
             },
         )
     finally:
@@ -465,6 +482,13 @@ def _table(
         num(1000 / TARGET_PER_S, 2) + " (the target's budget)",
         ratio(fast["cpu_s"] / max(fast["sent"], 1) * 1000, 1000 / TARGET_PER_S),
     )
+    statements = fast.get("statements", {})
+    table.add(
+        "  statements per reminder (BEGIN and COMMIT included)",
+        num(sum(statements.values()) / max(fast["sent"], 1), 2),
+        "",
+        "",
+    )
     share = slow["messages_per_s"] / PACED_PER_S
     table.add(
         f"paced: {slow['due']} due, 50 ms per send, fake allows 30 msg/s: messages/s "
@@ -515,6 +539,14 @@ def _table(
         f"{fast['limit_s']:.0f} s "
         f"(then it stops after its batch); rows by state after: {fast['states']}. Seeding "
         f"{fast['seed_s']:.1f} s, not timed."
+    )
+    per_kind = ", ".join(
+        f"{kind} {n / max(fast['sent'], 1):.2f}"
+        for kind, n in sorted(statements.items(), key=lambda kv: -kv[1])
+    )
+    table.notes.append(
+        "Instant, statements per reminder by kind (before_cursor_execute on the engine's "
+        f"sync_engine, plus its commit event): {per_kind}."
     )
     table.notes.append(
         "Paced: the real TelegramChannel from Settings (token and base URL only); each "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,27 @@ _COMPANIES = (
     select(_APPLICATIONS.c.id, _APPLICATIONS.c.company)
     .where(_APPLICATIONS.c.user_id == bindparam("user_id"))
     .order_by(_APPLICATIONS.c.id)
+)
+
+# A reminder waiting to go out for its interview: what ``pending_for_interview`` finds.
+_WAITING = (ReminderState.PENDING.value, ReminderState.PAUSED.value)
+# The batch forms, for the after-sent steps of many interviews at once.
+_INTERVIEWS_WAITING = (
+    select(Reminder.interview_id)
+    .where(
+        Reminder.interview_id.in_(bindparam("interview_ids", expanding=True)),
+        Reminder.state.in_(_WAITING),
+    )
+    .distinct()
+)
+_CANCEL_WAITING = (
+    update(Reminder)
+    .where(
+        Reminder.interview_id.in_(bindparam("interview_ids", expanding=True)),
+        Reminder.state.in_(_WAITING),
+    )
+    .values(state=ReminderState.CANCELLED.value)
+    .execution_options(synchronize_session=False)
 )
 
 
@@ -408,6 +429,24 @@ class ReminderRepository:
             .order_by(Reminder.due_at)
         )
         return result.all()
+
+    async def interviews_with_pending(self, interview_ids: Collection[int]) -> set[int]:
+        """Which of these interviews ``pending_for_interview`` would find anything for."""
+        if not interview_ids:
+            return set()
+        result = await self._session.scalars(
+            _INTERVIEWS_WAITING, {"interview_ids": list(interview_ids)}
+        )
+        return {i for i in result.all() if i is not None}
+
+    async def cancel_for_interviews(self, interview_ids: Collection[int]) -> int:
+        """``cancel_for_interview`` (every kind) for many interviews, in one statement."""
+        if not interview_ids:
+            return 0
+        result = await self._session.execute(
+            _CANCEL_WAITING, {"interview_ids": list(interview_ids)}
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def next_for_interview(self, interview_id: int, now: datetime) -> Reminder | None:
         """The next pending reminder from now on; else an overdue one about to go out."""
