@@ -144,9 +144,17 @@ async def schedule_recheck_unless_pending(
             waiting.add(interview.id)
             chosen.append((ctx, interview))
     await uow.reminders.cancel_for_interviews([i.id for _, i in chosen])
-    for ctx, interview in chosen:
-        day = calendar.recheck_day(ctx.today, business_days)
-        _add(ctx, interview, ReminderKind.RECHECK, _send_moment(ctx, day))
+    await uow.reminders.add_many(
+        [
+            (
+                interview.id,
+                interview.user_id,
+                ReminderKind.RECHECK,
+                _send_moment(ctx, calendar.recheck_day(ctx.today, business_days)),
+            )
+            for ctx, interview in chosen
+        ]
+    )
 
 
 async def schedule_snooze(

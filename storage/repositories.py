@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, bindparam, delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -429,6 +439,32 @@ class ReminderRepository:
             .order_by(Reminder.due_at)
         )
         return result.all()
+
+    async def add_many(self, planned: Sequence[tuple[int, int, ReminderKind, datetime]]) -> None:
+        """Plan a pending reminder for each (interview id, user id, kind, due), in one INSERT.
+
+        What ``add`` of a new ``Reminder`` does for each, without an ORM object per row.
+        """
+        if not planned:
+            return
+        now = utcnow()
+        await self._session.execute(
+            insert(Reminder),
+            [
+                {
+                    "interview_id": interview_id,
+                    "user_id": user_id,
+                    "kind": kind.value,
+                    "due_at": due,
+                    "state": ReminderState.PENDING.value,
+                    "attempts": 0,
+                    "idempotency_key": new_idempotency_key(),
+                    "created_at": now,
+                    "parts_sent": 0,
+                }
+                for interview_id, user_id, kind, due in planned
+            ],
+        )
 
     async def interviews_with_pending(self, interview_ids: Collection[int]) -> set[int]:
         """Which of these interviews ``pending_for_interview`` would find anything for."""
