@@ -306,9 +306,7 @@ async def _plan_next_step(ctx: Context, interview: Interview) -> None:
 
 async def _plan_next_steps(delivered: Sequence[tuple[Context, Interview]]) -> None:
     """``_plan_next_step`` for the rows of a batch, in a few statements for them all."""
-    await planning.schedule_recheck_unless_pending(
-        delivered, business_days=RECHECK_BUSINESS_DAYS
-    )
+    await planning.schedule_recheck_unless_pending(delivered, business_days=RECHECK_BUSINESS_DAYS)
 
 
 def _halfway_stale_from(ctx: Context, interview: Interview, due_at: datetime) -> date:

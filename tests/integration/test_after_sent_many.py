@@ -101,9 +101,7 @@ async def _delivered(
 ) -> list[tuple[Context, Interview | None, str]]:
     """The batch as the dispatcher hands it over: one object per user and per interview."""
     users = {u.external_id: u for u in (await uow.session.scalars(select(User))).all()}
-    interviews = {
-        i.user_id: i for i in (await uow.session.scalars(select(Interview))).all()
-    }
+    interviews = {i.user_id: i for i in (await uow.session.scalars(select(Interview))).all()}
     delivered: list[tuple[Context, Interview | None, str]] = []
     for name, kind in BATCH:
         user = users[name]
@@ -120,8 +118,7 @@ async def _snapshot(uow: UnitOfWork) -> dict[str, Any]:
     interviews = (await uow.session.scalars(select(Interview))).all()
     return {
         "reminders": sorted(
-            (users[r.user_id], r.kind, r.state, r.due_at.isoformat(), r.attempts)
-            for r in reminders
+            (users[r.user_id], r.kind, r.state, r.due_at.isoformat(), r.attempts) for r in reminders
         ),
         "nudges": sorted((users[i.user_id], i.followups_sent) for i in interviews),
     }
@@ -219,12 +216,12 @@ async def test_a_batch_of_follow_ups_costs_the_same_few_statements_however_large
             await uow.commit()
         async with UnitOfWork(factory) as uow:
             users = {u.id: u for u in (await uow.session.scalars(select(User))).all()}
-            interviews: Sequence[Interview] = (
-                await uow.session.scalars(select(Interview))
-            ).all()
+            interviews: Sequence[Interview] = (await uow.session.scalars(select(Interview))).all()
             delivered: list[tuple[Context, Interview | None, str]] = [
                 (
-                    Context(uow=uow, user=users[i.user_id], catalog=catalog, now=NOW, dialogue=None),
+                    Context(
+                        uow=uow, user=users[i.user_id], catalog=catalog, now=NOW, dialogue=None
+                    ),
                     i,
                     "followup",
                 )
