@@ -131,10 +131,19 @@ class Catalog:
 
     def text(self, locale: str, key: str, **params: object) -> str:
         """The text for key; a plural entry picks its form by the number in its ``plural_by``."""
-        entry = self._entry(locale, key)
+        # The lookup of ``_entry`` and ``locale_of`` inlined: a reminder asks for some forty
+        # texts.
+        table = self.entries.get(locale)
+        if table is None:
+            locale, table = DEFAULT_LOCALE, self.entries[DEFAULT_LOCALE]
+        entry = table.get(key)
+        if entry is None:
+            entry = self.entries[DEFAULT_LOCALE][key]
+        if isinstance(entry, str):
+            return entry.format(**params) if params or "{" in entry else entry
         if isinstance(entry, Plural):
-            entry = self._form(self.locale_of(locale), key, entry, params)
-        elif not isinstance(entry, str):
+            entry = self._form(locale, key, entry, params)
+        else:
             raise KeyError(f"{key!r} is a pool, not a text")
         return entry.format(**params) if params or "{" in entry else entry
 
