@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, exists, select, update
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Reminder, ReminderState, User
@@ -23,6 +23,20 @@ PENDING = ReminderState.PENDING.value
 SENDING = ReminderState.SENDING.value
 
 _V = TypeVar("_V")
+
+# What a claim returns of each row it takes.
+CLAIMED = (
+    Reminder.id,
+    Reminder.user_id,
+    Reminder.interview_id,
+    Reminder.kind,
+    Reminder.due_at,
+    Reminder.attempts,
+    Reminder.idempotency_key,
+    Reminder.composed,
+    Reminder.parts_sent,
+    Reminder.retrying_since,
+)
 
 # The batch statements of a run, built once (see repositories.py): a batch's ids, the worker and
 # the moment are bound, so each call skips building the statement and its cache key.
@@ -108,8 +122,11 @@ class ReminderQueue:
         channels: Collection[str],
         max_attempts: int,
         limit: int,
-    ) -> Sequence[Reminder]:
-        """Mark up to ``limit`` due rows as this worker's and return them, oldest due first."""
+    ) -> Sequence[Row[Any]]:
+        """Mark up to ``limit`` due rows as this worker's and return them, oldest due first.
+
+        Each row has the columns a claim needs (``CLAIMED``), by name; no ORM object is made.
+        """
         if not channels:
             return []
         due = self.due_rows(self._dialect, now, channels, max_attempts, limit)
@@ -122,12 +139,12 @@ class ReminderQueue:
             chosen: ColumnElement[bool] = Reminder.id.in_(ids)
         else:
             chosen = and_(Reminder.id.in_(due), Reminder.state == PENDING)
-        result = await self._session.scalars(
+        result = await self._session.execute(
             update(Reminder)
             .where(chosen)
             .values(state=SENDING, claimed_by=worker_id, claimed_at=now)
-            .returning(Reminder)
-            .execution_options(populate_existing=True, synchronize_session=False)
+            .returning(*CLAIMED)
+            .execution_options(synchronize_session=False)
         )
         return sorted(result.all(), key=lambda r: (r.due_at, r.id))
 
