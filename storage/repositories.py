@@ -440,7 +440,9 @@ class ReminderRepository:
         )
         return result.all()
 
-    async def add_many(self, planned: Sequence[tuple[int, int, ReminderKind, datetime]]) -> None:
+    async def add_many(
+        self, planned: Sequence[tuple[int | None, int, ReminderKind, datetime]]
+    ) -> None:
         """Plan a pending reminder for each (interview id, user id, kind, due), in one INSERT.
 
         What ``add`` of a new ``Reminder`` does for each, without an ORM object per row.
