@@ -138,7 +138,10 @@ class ReminderQueue:
                 return []
             chosen: ColumnElement[bool] = Reminder.id.in_(ids)
         else:
-            chosen = and_(Reminder.id.in_(due), Reminder.state == PENDING)
+            # ``state || ''``: compared as is, SQLite's planner reads every pending row through
+            # ix_reminders_state_due_at and tests each against the chosen ids (the whole queue,
+            # per claim); so it looks up the chosen ids by primary key instead.
+            chosen = and_(Reminder.id.in_(due), Reminder.state.concat("") == PENDING)
         result = await self._session.execute(
             update(Reminder)
             .where(chosen)

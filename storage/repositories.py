@@ -72,12 +72,16 @@ _COMPANIES = (
 
 # A reminder waiting to go out for its interview: what ``pending_for_interview`` finds.
 _WAITING = (ReminderState.PENDING.value, ReminderState.PAUSED.value)
-# The batch forms, for the after-sent steps of many interviews at once.
+# The batch forms, for the after-sent steps of many interviews at once. The state is compared
+# as ``state || ''`` so that no planner can use ix_reminders_state_due_at for it: given a list
+# of interviews, SQLite's planner otherwise reads every pending row by state (the whole queue,
+# 100,000 rows in the benchmark) instead of each interview's few through its own index.
+_STATE_UNINDEXED = Reminder.state.concat("")
 _INTERVIEWS_WAITING = (
     select(Reminder.interview_id)
     .where(
         Reminder.interview_id.in_(bindparam("interview_ids", expanding=True)),
-        Reminder.state.in_(_WAITING),
+        _STATE_UNINDEXED.in_(_WAITING),
     )
     .distinct()
 )
@@ -85,7 +89,7 @@ _CANCEL_WAITING = (
     update(Reminder)
     .where(
         Reminder.interview_id.in_(bindparam("interview_ids", expanding=True)),
-        Reminder.state.in_(_WAITING),
+        _STATE_UNINDEXED.in_(_WAITING),
     )
     .values(state=ReminderState.CANCELLED.value)
     .execution_options(synchronize_session=False)
