@@ -225,8 +225,10 @@ async def test_two_dispatchers_racing_send_each_reminder_exactly_once(
             await seed(first, f"u{n}", [clock.now - timedelta(minutes=n)])
         # Pushes take real (short) time, so the two interleave like two processes would: a
         # batch is prepared and recorded in a few transactions, and on SQLite the other
-        # process finds the write lock free while a batch is out being pushed.
-        first.pusher.latency = second.pusher.latency = 0.02
+        # process finds the write lock free while a batch is out being pushed. Long enough
+        # (0.1 s) that the other's claim, in SQLite's busy wait, finds such a moment before
+        # a fast first dispatcher has claimed every row (at 0.02 s it lost about half the time).
+        first.pusher.latency = second.pusher.latency = 0.1
         sent = await asyncio.gather(first.dispatcher.run_due(), second.dispatcher.run_due())
         assert sum(sent) == count
         assert min(sent) > 0, "the two did not actually run side by side"
