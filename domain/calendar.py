@@ -161,11 +161,15 @@ def _jp_holidays() -> holidays.HolidayBase:
     return holidays.country_holidays("JP") + _YearEndBreak()
 
 
+# These three are asked about the same few days by every reminder of a batch, and the days
+# Japanese companies are closed never change within a process: each answer is worked out once.
+@functools.lru_cache(maxsize=4096)
 def is_business_day(d: date) -> bool:
     """True unless d is a weekend, a Japanese public holiday or in the 12/29-1/3 break."""
     return _jp_holidays().is_working_day(d)
 
 
+@functools.lru_cache(maxsize=4096)
 def next_business_day(d: date) -> date:
     """Return d if it is a business day, else the first business day after it."""
     # Not get_nth_working_day(d, 0): older holidays releases return d itself for n=0.
@@ -173,6 +177,7 @@ def next_business_day(d: date) -> date:
     return d if closed.is_working_day(d) else closed.get_nth_working_day(d, 1)
 
 
+@functools.lru_cache(maxsize=4096)
 def add_business_days(d: date, n: int) -> date:
     """Return the n-th business day after d (d itself never counts; n >= 1)."""
     if n < 1:

@@ -7,6 +7,7 @@ After the last, a closing message offers "no response" as a choice; nothing sets
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from domain import calendar
@@ -302,6 +303,11 @@ async def _plan_next_step(ctx: Context, interview: Interview) -> None:
         await planning.schedule_recheck(ctx, interview, business_days=RECHECK_BUSINESS_DAYS)
 
 
+async def _plan_next_steps(delivered: Sequence[tuple[Context, Interview]]) -> None:
+    """``_plan_next_step`` for the rows of a batch, in a few statements for them all."""
+    await planning.schedule_recheck_unless_pending(delivered, business_days=RECHECK_BUSINESS_DAYS)
+
+
 def _halfway_stale_from(ctx: Context, interview: Interview, due_at: datetime) -> date:
     # On the promised day the nudge has nothing left to say: "halfway" would be untrue.
     return planning.promised_day_of(interview)
@@ -337,6 +343,7 @@ KINDS = ReminderKinds(
             kind=ReminderKind.FOLLOWUP.value,
             compose=_followup,
             after_sent=_plan_next_step,
+            after_sent_many=_plan_next_steps,
             retry_until=_retry_until,
             counts_as_nudge=True,
             business_days_only=True,
@@ -345,6 +352,7 @@ KINDS = ReminderKinds(
             kind=ReminderKind.RECHECK.value,
             compose=_recheck,
             after_sent=_plan_next_step,
+            after_sent_many=_plan_next_steps,
             retry_until=_retry_until,
             counts_as_nudge=True,
             business_days_only=True,
@@ -354,6 +362,7 @@ KINDS = ReminderKinds(
             kind=ReminderKind.FOLLOWUP_LATER.value,
             compose=_followup,
             after_sent=_plan_next_step,
+            after_sent_many=_plan_next_steps,
             retry_until=_retry_until,
             business_days_only=True,
         ),
@@ -361,6 +370,7 @@ KINDS = ReminderKinds(
             kind=ReminderKind.RECHECK_LATER.value,
             compose=_recheck,
             after_sent=_plan_next_step,
+            after_sent_many=_plan_next_steps,
             retry_until=_retry_until,
             business_days_only=True,
         ),

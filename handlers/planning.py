@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import random
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -120,6 +120,41 @@ async def schedule_recheck(
     """A re-check some business days from today, at the user's reminder hour."""
     day = calendar.recheck_day(ctx.today, business_days)
     return await _replace_pending(ctx, interview, ReminderKind.RECHECK, day)
+
+
+async def schedule_recheck_unless_pending(
+    planned: Sequence[tuple[Context, Interview]], *, business_days: int = 3
+) -> None:
+    """For each (context, interview), in order: a re-check unless one is already on its way.
+
+    What ``schedule_recheck`` after an empty ``pending_for_interview`` does for each row on
+    its own, in three statements for them all: which interviews have a reminder waiting
+    (pending or paused), the cancel ``schedule_recheck`` would do (it finds nothing left but
+    what another transaction may have added meanwhile) and one insert of the re-checks. An
+    interview given a re-check here counts as having one for the later rows. Every context
+    is of one unit of work.
+    """
+    if not planned:
+        return
+    uow = planned[0][0].uow
+    waiting = await uow.reminders.interviews_with_pending({i.id for _, i in planned})
+    chosen: list[tuple[Context, Interview]] = []
+    for ctx, interview in planned:
+        if interview.id not in waiting:
+            waiting.add(interview.id)
+            chosen.append((ctx, interview))
+    await uow.reminders.cancel_for_interviews([i.id for _, i in chosen])
+    await uow.reminders.add_many(
+        [
+            (
+                interview.id,
+                interview.user_id,
+                ReminderKind.RECHECK,
+                _send_moment(ctx, calendar.recheck_day(ctx.today, business_days)),
+            )
+            for ctx, interview in chosen
+        ]
+    )
 
 
 async def schedule_snooze(

@@ -22,7 +22,7 @@ row ends and the kind's ``after_skipped`` plans its next one, so a quiet week is
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -34,6 +34,9 @@ from storage.models import Interview, InterviewStatus, User
 
 Compose = Callable[[Context, Interview], Awaitable[list[Reply]]]
 AfterSent = Callable[[Context, Interview], Awaitable[None]]
+# The after-sent step of many rows at once, each (context, interview) once, all of one unit
+# of work: what ``AfterSent`` for each in order would leave, in fewer statements.
+AfterSentMany = Callable[[Sequence[tuple[Context, Interview]]], Awaitable[None]]
 # The first local day on which a row (due at the given moment) has nothing left to say.
 StaleFrom = Callable[[Context, Interview, datetime], date]
 Enabled = Callable[[Context], bool]
@@ -80,6 +83,9 @@ class ReminderKindSpec:
     kind: str
     compose: Compose
     after_sent: AfterSent = nothing_follows
+    # OPTIONAL: ``after_sent`` for the rows of a batch together (``ReminderKinds.
+    # after_sent_many``); it must leave exactly what ``after_sent`` row by row would.
+    after_sent_many: AfterSentMany | None = None
     # True: a row falling due on a weekend or holiday waits for the next business day, at
     # the user's reminder hour. Quiet hours are respected for every kind regardless.
     business_days_only: bool = False
@@ -299,6 +305,49 @@ class ReminderKinds:
         if spec.counts_as_nudge:
             interview.followups_sent += 1
         await spec.after_sent(ctx, interview)
+
+    async def after_sent_many(
+        self, delivered: Sequence[tuple[Context, Interview | None, str]]
+    ) -> None:
+        """``after_sent`` for rows delivered together, in order, in one unit of work.
+
+        Consecutive rows whose entries share an ``after_sent_many`` go to it together, once
+        their nudges are counted; an entry without one (or a user-level kind) runs its
+        ``after_sent`` in its turn, and a row that leaves nothing (``nothing_follows``) only
+        counts its nudge. A second row of an interview already in the group starts a new
+        group, so each step sees its interview as it would row by row.
+        """
+        group: list[tuple[Context, Interview]] = []
+        in_group: set[int] = set()
+        group_step: AfterSentMany | None = None
+
+        async def flush() -> None:
+            nonlocal group, group_step
+            if group_step is not None and group:
+                await group_step(group)
+            group, group_step = [], None
+            in_group.clear()
+
+        for ctx, interview, kind in delivered:
+            if self._user_spec(kind) is not None or interview is None:
+                await flush()
+                await self.after_sent(ctx, interview, kind)
+                continue
+            spec = self._effective(interview, kind)
+            step = spec.after_sent_many
+            if step is None and spec.after_sent is not nothing_follows:
+                await flush()
+                await self.after_sent(ctx, interview, kind)
+                continue
+            if interview.id in in_group or (step is not None and step is not group_step):
+                await flush()
+            if spec.counts_as_nudge:
+                interview.followups_sent += 1
+            if step is not None:
+                group_step = step
+                group.append((ctx, interview))
+                in_group.add(interview.id)
+        await flush()
 
     async def after_skipped(self, ctx: Context, kind: str, due_at: datetime) -> None:
         """Do what follows a user-level row that ended unsent (``Hold.SKIP``, nothing to say)."""

@@ -86,6 +86,12 @@ def placeholders(text: str | Plural) -> frozenset[str]:
     """Name every ``{placeholder}`` in a text, or in any form of a plural entry."""
     if isinstance(text, Plural):
         return frozenset().union(*(placeholders(form) for form in text.forms.values()))
+    return _placeholders_of(text)
+
+
+# A catalog's texts are few and fixed: each is parsed once.
+@functools.lru_cache(maxsize=4096)
+def _placeholders_of(text: str) -> frozenset[str]:
     return frozenset(
         name for _, name, _, _ in string.Formatter().parse(text) if name is not None and name
     )
@@ -125,12 +131,28 @@ class Catalog:
 
     def text(self, locale: str, key: str, **params: object) -> str:
         """The text for key; a plural entry picks its form by the number in its ``plural_by``."""
-        entry = self._entry(locale, key)
+        # The lookup of ``_entry`` and ``locale_of`` inlined: a reminder asks for some forty
+        # texts.
+        table = self.entries.get(locale)
+        if table is None:
+            locale, table = DEFAULT_LOCALE, self.entries[DEFAULT_LOCALE]
+        entry = table.get(key)
+        if entry is None:
+            entry = self.entries[DEFAULT_LOCALE][key]
+        if isinstance(entry, str):
+            return entry.format(**params) if params or "{" in entry else entry
         if isinstance(entry, Plural):
-            entry = self._form(self.locale_of(locale), key, entry, params)
-        elif not isinstance(entry, str):
+            entry = self._form(locale, key, entry, params)
+        else:
             raise KeyError(f"{key!r} is a pool, not a text")
         return entry.format(**params) if params or "{" in entry else entry
+
+    def placeholders(self, locale: str, key: str) -> frozenset[str]:
+        """The ``{placeholders}`` the text for key may use (any form of a plural entry)."""
+        entry = self._entry(locale, key)
+        if isinstance(entry, tuple):
+            raise KeyError(f"{key!r} is a pool, not a text")
+        return placeholders(entry)
 
     def pool(self, locale: str, key: str) -> tuple[str, ...]:
         entry = self._entry(locale, key)

@@ -249,8 +249,11 @@ class Reminder(Base):
     state: Mapped[str] = mapped_column(String(16), default=ReminderState.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Generated with the row, before any attempt, and reused on every retry (LINE retry key).
+    # Also the insert sentinel: made here, not by the database, it lets SQLAlchemy match the
+    # ids a multi-row INSERT returns to the rows, so the rows a flush adds go in one statement
+    # (SQLite returns no ids in a known order for an integer primary key alone).
     idempotency_key: Mapped[str] = mapped_column(
-        String(36), unique=True, default=new_idempotency_key
+        String(36), unique=True, default=new_idempotency_key, insert_sentinel=True
     )
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column()

@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, exists, select, update
+from sqlalchemy import ColumnElement, Row, Select, Table, and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Reminder, ReminderState, User
@@ -23,6 +23,54 @@ PENDING = ReminderState.PENDING.value
 SENDING = ReminderState.SENDING.value
 
 _V = TypeVar("_V")
+
+# What a claim returns of each row it takes.
+CLAIMED = (
+    Reminder.id,
+    Reminder.user_id,
+    Reminder.interview_id,
+    Reminder.kind,
+    Reminder.due_at,
+    Reminder.attempts,
+    Reminder.idempotency_key,
+    Reminder.composed,
+    Reminder.parts_sent,
+    Reminder.retrying_since,
+)
+
+# The batch statements of a run, built once (see repositories.py): a batch's ids, the worker and
+# the moment are bound, so each call skips building the statement and its cache key.
+_COLUMNS = cast(Table, Reminder.__table__).c
+_OWN_MANY = and_(
+    Reminder.id.in_(bindparam("b_ids", expanding=True)),
+    Reminder.state == SENDING,
+    Reminder.claimed_by == bindparam("b_worker"),
+)
+
+
+def _update_own(**values: object) -> Any:
+    return (
+        update(Reminder)
+        .where(_OWN_MANY)
+        .values(**values)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_NOW = bindparam("b_now", type_=_COLUMNS.claimed_at.type)
+_PARTS = bindparam("b_parts", type_=_COLUMNS.parts_sent.type)
+_RENEW_MANY = _update_own(claimed_at=_NOW)
+_PARTS_SENT_MANY = _update_own(parts_sent=_PARTS, claimed_at=_NOW)
+_SENT = {
+    "state": ReminderState.SENT.value,
+    "sent_at": _NOW,
+    "last_error": None,
+    "composed": None,
+    "retrying_since": None,
+}
+_MARK_SENT_MANY = _update_own(**_SENT)
+_MARK_SENT_MANY_WITH_PARTS = _update_own(**_SENT, parts_sent=_PARTS)
 
 
 class ReminderQueue:
@@ -74,8 +122,11 @@ class ReminderQueue:
         channels: Collection[str],
         max_attempts: int,
         limit: int,
-    ) -> Sequence[Reminder]:
-        """Mark up to ``limit`` due rows as this worker's and return them, oldest due first."""
+    ) -> Sequence[Row[Any]]:
+        """Mark up to ``limit`` due rows as this worker's and return them, oldest due first.
+
+        Each row has the columns a claim needs (``CLAIMED``), by name; no ORM object is made.
+        """
         if not channels:
             return []
         due = self.due_rows(self._dialect, now, channels, max_attempts, limit)
@@ -87,13 +138,16 @@ class ReminderQueue:
                 return []
             chosen: ColumnElement[bool] = Reminder.id.in_(ids)
         else:
-            chosen = and_(Reminder.id.in_(due), Reminder.state == PENDING)
-        result = await self._session.scalars(
+            # ``state || ''``: compared as is, SQLite's planner reads every pending row through
+            # ix_reminders_state_due_at and tests each against the chosen ids (the whole queue,
+            # per claim); so it looks up the chosen ids by primary key instead.
+            chosen = and_(Reminder.id.in_(due), Reminder.state.concat("") == PENDING)
+        result = await self._session.execute(
             update(Reminder)
             .where(chosen)
             .values(state=SENDING, claimed_by=worker_id, claimed_at=now)
-            .returning(Reminder)
-            .execution_options(populate_existing=True, synchronize_session=False)
+            .returning(*CLAIMED)
+            .execution_options(synchronize_session=False)
         )
         return sorted(result.all(), key=lambda r: (r.due_at, r.id))
 
@@ -251,14 +305,7 @@ class ReminderQueue:
         """Restart this worker's lease on many rows; return the ids that are still its own."""
         if not reminder_ids:
             return set()
-        result = await self._session.scalars(
-            update(Reminder)
-            .where(self._own(reminder_ids, worker_id))
-            .values(claimed_at=now)
-            .returning(Reminder.id)
-            .execution_options(synchronize_session=False)
-        )
-        return set(result.all())
+        return await self._own_many(_RENEW_MANY, reminder_ids, worker_id, b_now=now)
 
     async def store_composed_many(self, worker_id: str, composed: Mapping[int, list[Any]]) -> None:
         """Keep what a batch composed (nothing out yet), in one executemany.
@@ -290,7 +337,7 @@ class ReminderQueue:
         """Record how many parts of each row are out, renewing the lease; return the kept ids."""
         kept: set[int] = set()
         for count, ids in _by_value(parts).items():
-            kept |= await self._fenced_many(ids, worker_id, parts_sent=count, claimed_at=now)
+            kept |= await self._own_many(_PARTS_SENT_MANY, ids, worker_id, b_now=now, b_parts=count)
         return kept
 
     async def mark_sent_many(
@@ -299,35 +346,19 @@ class ReminderQueue:
         """Mark rows SENT (with how many parts went out, where given); return the kept ids."""
         kept: set[int] = set()
         for count, ids in _by_value(parts).items():
-            values: dict[str, object] = {
-                "state": ReminderState.SENT.value,
-                "sent_at": now,
-                "last_error": None,
-                "composed": None,
-                "retrying_since": None,
-            }
-            if count is not None:
-                values["parts_sent"] = count
-            kept |= await self._fenced_many(ids, worker_id, **values)
+            if count is None:
+                kept |= await self._own_many(_MARK_SENT_MANY, ids, worker_id, b_now=now)
+            else:
+                kept |= await self._own_many(
+                    _MARK_SENT_MANY_WITH_PARTS, ids, worker_id, b_now=now, b_parts=count
+                )
         return kept
 
-    @staticmethod
-    def _own(reminder_ids: Collection[int], worker_id: str) -> ColumnElement[bool]:
-        return and_(
-            Reminder.id.in_(list(reminder_ids)),
-            Reminder.state == SENDING,
-            Reminder.claimed_by == worker_id,
-        )
-
-    async def _fenced_many(
-        self, reminder_ids: Collection[int], worker_id: str, **values: object
+    async def _own_many(
+        self, statement: Any, reminder_ids: Collection[int], worker_id: str, **params: object
     ) -> set[int]:
         result = await self._session.scalars(
-            update(Reminder)
-            .where(self._own(reminder_ids, worker_id))
-            .values(**values)
-            .returning(Reminder.id)
-            .execution_options(synchronize_session=False)
+            statement, {"b_ids": list(reminder_ids), "b_worker": worker_id, **params}
         )
         return set(result.all())
 

@@ -3,7 +3,7 @@
 It also notices when reminder rows were written, so the dispatcher can re-plan its next
 wake-up without any handler having to remember to say so. Two session events see every
 way a row can change: ``before_flush`` sees added, changed and deleted ORM objects, and
-``do_orm_execute`` sees the bulk UPDATE and DELETE statements the repositories issue. A
+``do_orm_execute`` sees the bulk INSERT, UPDATE and DELETE statements the repositories issue. A
 deleted user or interview counts too: the database cascades the delete to its reminders.
 What was noticed counts only once it is committed; a rollback forgets it.
 """
@@ -56,12 +56,12 @@ def _notice_flush(session: Session, _flush: UOWTransaction, _instances: object) 
 
 
 def _notice_statement(state: ORMExecuteState) -> Result[Any] | None:
-    if not (state.is_update or state.is_delete):
+    if not (state.is_update or state.is_delete or state.is_insert):
         return None
     mapper = state.bind_mapper
     if mapper is None or not issubclass(mapper.class_, _REMINDER_OWNERS):
         return None
-    if state.is_update and mapper.class_ is not Reminder:
+    if (state.is_update or state.is_insert) and mapper.class_ is not Reminder:
         return None
     result = state.invoke_statement()
     # A statement that matched nothing wrote nothing; with RETURNING the count is only

@@ -171,8 +171,14 @@ class Outcomes:
             async with self._uow_factory() as uow:
                 now = self._clock()
                 found = await subjects(uow, claims)
+                delivered = []
                 for claim in claims:
-                    await self._after_sent(uow, claim, *found[claim.id], now)
+                    user, interview = found[claim.id]
+                    if user is None or not self._kinds.has_subject(claim.kind, user, interview):
+                        continue
+                    ctx = Context(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
+                    delivered.append((ctx, interview, claim.kind))
+                await self._kinds.after_sent_many(delivered)
                 await uow.commit()
         except Exception as exc:
             if len(claims) == 1:

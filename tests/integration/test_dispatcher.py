@@ -225,8 +225,10 @@ async def test_two_dispatchers_racing_send_each_reminder_exactly_once(
             await seed(first, f"u{n}", [clock.now - timedelta(minutes=n)])
         # Pushes take real (short) time, so the two interleave like two processes would: a
         # batch is prepared and recorded in a few transactions, and on SQLite the other
-        # process finds the write lock free while a batch is out being pushed.
-        first.pusher.latency = second.pusher.latency = 0.02
+        # process finds the write lock free while a batch is out being pushed. Long enough
+        # (0.1 s) that the other's claim, in SQLite's busy wait, finds such a moment before
+        # a fast first dispatcher has claimed every row (at 0.02 s it lost about half the time).
+        first.pusher.latency = second.pusher.latency = 0.1
         sent = await asyncio.gather(first.dispatcher.run_due(), second.dispatcher.run_due())
         assert sum(sent) == count
         assert min(sent) > 0, "the two did not actually run side by side"
@@ -861,28 +863,43 @@ async def test_a_users_second_reminder_is_prepared_after_the_first_is_out(
         assert (await row(stack, first)).state == "sent"
 
 
-def _with_failing_step(failing_user: str) -> ReminderKinds:
-    """The shipped kinds, but the follow-up's after-sent step fails for one user."""
+def _with_failing_step(failing_user: str, *, batch: bool) -> ReminderKinds:
+    """The shipped kinds, but the follow-up's after-sent step fails for one user.
+
+    ``batch``: the step for many rows at once fails too (whenever that user is among them);
+    else the kind has no batch step, and a batch runs the row-by-row one.
+    """
     spec = followup.KINDS.spec("followup")
     assert isinstance(spec, ReminderKindSpec)
+    step_many = spec.after_sent_many
+    assert step_many is not None
 
     async def after_sent(ctx: Context, interview: Interview) -> None:
         if ctx.user.external_id == failing_user:
             raise RuntimeError("a bug in one kind's step")
         await spec.after_sent(ctx, interview)
 
+    async def after_sent_many(delivered: Sequence[tuple[Context, Interview]]) -> None:
+        if any(ctx.user.external_id == failing_user for ctx, _ in delivered):
+            raise RuntimeError("a bug in one kind's step")
+        await step_many(delivered)
+
     others = [s for s in followup.KINDS.specs.values() if s.kind != spec.kind]
+    changed = dataclasses.replace(
+        spec, after_sent=after_sent, after_sent_many=after_sent_many if batch else None
+    )
     return ReminderKinds(
-        [*others, dataclasses.replace(spec, after_sent=after_sent)],
+        [*others, changed],
         nudge_limit=followup.KINDS.nudge_limit,
         past_limit=followup.KINDS.past_limit,
     )
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["row_step", "batch_step"])
 async def test_one_failing_after_sent_step_costs_only_its_own_row(
-    db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+    db_url: str, clock: ManualClock, caplog: pytest.LogCaptureFixture, batch: bool
 ) -> None:
-    async with running(db_url, clock, kinds=_with_failing_step("u1")) as stack:
+    async with running(db_url, clock, kinds=_with_failing_step("u1", batch=batch)) as stack:
         ids = [(await seed(stack, f"u{n}", [clock.now]))[0] for n in range(4)]
         assert await stack.dispatcher.run_due() == 4
         # Delivered rows stay delivered, whatever their step did.

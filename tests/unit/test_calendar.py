@@ -107,6 +107,8 @@ def test_holiday_calendar_is_built_once_per_process(monkeypatch: pytest.MonkeyPa
         return real(country)
 
     cal._jp_holidays.cache_clear()
+    # The answers are kept too: forgotten, each day is asked of the calendar again.
+    cal.is_business_day.cache_clear()
     monkeypatch.setattr(holidays, "country_holidays", counting)
     try:
         for day in (date(2026, 11, 3), date(2027, 1, 11), date(2030, 5, 6), date(2026, 11, 4)):

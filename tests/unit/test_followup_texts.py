@@ -245,3 +245,19 @@ def test_a_phone_result_puts_the_phone_script_first() -> None:
     order = texts.parts_order(interview)
     items: tuple[CopyItem, ...] = texts.copy_items(ctx, interview, "followup", order)
     assert [i.label for i in items] == ["📞 電話の台本", "✉️ メールの件名", "✉️ メールの本文"]
+
+
+@pytest.mark.parametrize("template", ["followup", "recheck", "agent", "offer"])
+@pytest.mark.parametrize("locale", ["ja", "en"])
+@pytest.mark.parametrize("promised", ["weeks:2", "none"])
+def test_filling_only_the_fields_a_template_uses_gives_the_same_texts(
+    locale: str, template: str, promised: str
+) -> None:
+    ctx, interview = _context(
+        locale=locale, promised=promised, applied_via="agent", agent_name="佐藤さん"
+    )
+    every = texts.fields(ctx, interview)
+    for part, item in zip(
+        texts.COPY_PARTS, texts.copy_items(ctx, interview, template), strict=True
+    ):
+        assert item.text == ctx.t(f"templates.{template}.{part}", **every).strip("\n")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
 from bot.bootstrap import Renraku, uow_factory
 from bot.engine import Engine
-from storage.models import Interview, Reminder
+from storage.models import Interview, Reminder, ReminderKind
 from tests.support import Chat
 from tests.unit.test_registration import onboard, register_by_taps
 
@@ -124,3 +124,19 @@ async def test_the_unit_of_work_counts_only_committed_reminder_writes(app: Renra
         reminder.attempts += 1
         await uow.commit()
         assert uow.reminders_changed
+
+
+async def test_reminders_planned_in_one_insert_count_as_written(app: Renraku) -> None:
+    async with app.uow() as uow:
+        user = await uow.users.get_or_create("console", "u1", locale="ja", timezone="Asia/Tokyo")
+        await uow.commit()
+    async with app.uow() as uow:
+        await uow.reminders.add_many(
+            [(None, user.id, ReminderKind.DIGEST, datetime(2026, 12, 14, 0, 0, tzinfo=UTC))]
+        )
+        await uow.commit()
+        assert uow.reminders_changed
+    async with app.uow() as uow:
+        [row] = (await uow.session.scalars(select(Reminder))).all()
+    assert (row.kind, row.state, row.attempts, row.parts_sent) == ("digest", "pending", 0, 0)
+    assert row.idempotency_key
