@@ -23,6 +23,7 @@ itself wrote. Each reminder keeps its composed text and records each sent part, 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -358,10 +359,97 @@ async def _seeded(backend: str, count: int) -> AsyncIterator[tuple[str, dict[str
             yield url, seeded
 
 
+# --- the machine's CPU during a phase (Linux /proc; skipped where it cannot be read) ----------
+
+
+def _machine_ticks() -> tuple[int, int] | None:
+    """(busy, total) clock ticks of all cores since boot, from /proc/stat's cpu line."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(f) for f in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    if len(fields) < 5:
+        return None
+    total = sum(fields[:8])  # guest time is already counted in user and nice
+    idle = fields[3] + fields[4]  # idle + iowait
+    return total - idle, total
+
+
+def _postgres_ticks() -> int | None:
+    """utime + stime of every process whose comm is ``postgres`` (None: none readable)."""
+    found = False
+    ticks = 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as stat:
+                line = stat.read()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        # The comm is in parentheses and may hold spaces; the fields after it are numbered.
+        comm = line[line.find("(") + 1 : line.rfind(")")]
+        if comm != "postgres":
+            continue
+        rest = line[line.rfind(")") + 2 :].split()
+        try:
+            ticks += int(rest[11]) + int(rest[12])  # fields 14 and 15: utime, stime
+        except (IndexError, ValueError):
+            continue
+        found = True
+    return ticks if found else None
+
+
+class CpuPhase:
+    """The machine's busy share and PostgreSQL's CPU seconds between start() and stop()."""
+
+    def __init__(self) -> None:
+        self._machine: tuple[int, int] | None = None
+        self._postgres: int | None = None
+        self._wall = 0.0
+        self.busy_share: float | None = None
+        self.postgres_s: float | None = None
+        self.wall_s = 0.0
+
+    def start(self) -> None:
+        self._machine, self._postgres = _machine_ticks(), _postgres_ticks()
+        self._wall = time.perf_counter()
+
+    def stop(self) -> None:
+        self.wall_s = time.perf_counter() - self._wall
+        machine, postgres = _machine_ticks(), _postgres_ticks()
+        if machine is not None and self._machine is not None and machine[1] > self._machine[1]:
+            self.busy_share = (machine[0] - self._machine[0]) / (machine[1] - self._machine[1])
+        if postgres is not None and self._postgres is not None:
+            self.postgres_s = max(postgres - self._postgres, 0) / _TICKS_PER_S
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"busy_share": self.busy_share, "postgres_s": self.postgres_s, "wall_s": self.wall_s}
+
+
+try:
+    _TICKS_PER_S = float(os.sysconf("SC_CLK_TCK"))
+except (AttributeError, ValueError, OSError):  # not a POSIX system
+    _TICKS_PER_S = 100.0
+
+
 async def _dispatchers(
-    url: str, seeded: dict[str, Any], n: int, limit_s: float, **extra: Any
+    url: str,
+    seeded: dict[str, Any],
+    n: int,
+    limit_s: float,
+    phase: CpuPhase | None = None,
+    **extra: Any,
 ) -> list[dict[str, Any]]:
-    """Start ``n`` dispatcher processes, let them go at once, collect their RESULTs."""
+    """Start ``n`` dispatcher processes, let them go at once, collect their RESULTs.
+
+    ``phase``: started as the GOs go out and stopped once every RESULT is in.
+    """
     params = {"role": "dispatch", "url": url, "due": seeded["due"], "limit_s": limit_s, **extra}
     async with contextlib_stack() as stack:
         children = [
@@ -370,11 +458,16 @@ async def _dispatchers(
         ]
         for process in children:
             await process.receive("READY", CHILD_TIMEOUT)
+        if phase is not None:
+            phase.start()
         for process in children:
             await process.send("GO")
-        return list(
+        results = list(
             await asyncio.gather(*(p.receive("RESULT", limit_s + CHILD_TIMEOUT) for p in children))
         )
+        if phase is not None:
+            phase.stop()
+        return results
 
 
 def contextlib_stack() -> Any:
@@ -426,10 +519,13 @@ async def paced(scale: float) -> dict[str, Any]:
 
 async def pair(scale: float) -> dict[str, Any]:
     count = max(500, round(PAIR_DUE * scale))
+    one_phase, two_phase = CpuPhase(), CpuPhase()
     async with _seeded("postgresql", count) as (url, seeded):
-        [one] = await _dispatchers(url, seeded, 1, PAIR_LIMIT_S, pusher="recording")
+        [one] = await _dispatchers(url, seeded, 1, PAIR_LIMIT_S, one_phase, pusher="recording")
     async with _seeded("postgresql", count) as (url, seeded):
-        two = await _dispatchers(url, seeded, 2, PAIR_LIMIT_S, pusher="recording", return_keys=True)
+        two = await _dispatchers(
+            url, seeded, 2, PAIR_LIMIT_S, two_phase, pusher="recording", return_keys=True
+        )
     keys = [k for r in two for k in r["keys"]]
     both_s = max(r["elapsed_s"] for r in two)
     return {
@@ -440,6 +536,8 @@ async def pair(scale: float) -> dict[str, Any]:
         "two_per_s": sum(r["sent"] for r in two) / both_s if both_s else 0.0,
         "two_duplicates": len(keys) - len(set(keys)),
         "two_sent": sum(r["sent"] for r in two),
+        "one_phase": one_phase.as_dict(),
+        "two_phase": two_phase.as_dict(),
     }
 
 
@@ -459,6 +557,40 @@ def _per_reminder(slow: dict[str, Any]) -> str:
     if not counts:
         return "no"
     return f"{slow['messages'] / max(slow['sent'], 1):.2f} (from {counts[0]} to {counts[-1]})"
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f} %"
+
+
+def _cpu_rows(both: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The machine's busy share and PostgreSQL's CPU in each phase, two beside one."""
+    one, two = both["one_phase"], both["two_phase"]
+    rows = [
+        (
+            "  machine CPU busy (all cores, /proc/stat), two / one",
+            _share(two["busy_share"]),
+            _share(one["busy_share"]),
+            "",
+        )
+    ]
+
+    def pg(phase: dict[str, Any], sent: int) -> str:
+        if phase["postgres_s"] is None:
+            return "n/a"
+        cores = phase["postgres_s"] / phase["wall_s"] if phase["wall_s"] else 0.0
+        per = phase["postgres_s"] / max(sent, 1) * 1000
+        return f"{phase['postgres_s']:.2f} s ({cores:.2f} cores, {per:.2f} ms/reminder)"
+
+    rows.append(
+        (
+            "  PostgreSQL server CPU (utime+stime of its processes), two / one",
+            pg(two, both["two_sent"]),
+            pg(one, both["one"]["sent"]),
+            "",
+        )
+    )
+    return rows
 
 
 def _verdict(ok: bool) -> str:
@@ -544,6 +676,8 @@ def _table(
             num(both["one"]["cpu_s"] / max(both["one"]["sent"], 1) * 1000, 2),
             "",
         )
+        for row in _cpu_rows(both):
+            table.add(*row)
     table.notes.append(
         "Instant: RecordingPusher, one dispatcher, run_due() until empty or "
         f"{fast['limit_s']:.0f} s "
