@@ -22,10 +22,11 @@ costs only itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.engine import Clock
@@ -34,6 +35,7 @@ from bot.reminders.claims import Claim, subjects
 from bot.reminders.group_commit import OpenUnitOfWork
 from bot.reminders.outcomes import Count, RunMemory, error_name
 from bot.reminders.sending import Delivery
+from domain import calendar
 from domain.protocol import Priority, Pusher
 from handlers.context import Context
 from handlers.reminder_kinds import Hold, ReminderKinds
@@ -42,6 +44,23 @@ from storage.models import Interview, ReminderState, User
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+class _Composing(Context):
+    """The context a reminder is decided and composed in: its locale and day are read once.
+
+    Composing asks for some fifty texts, each by the user's locale (an ORM attribute read and a
+    catalog lookup) and several by their day; neither changes while one row is decided, since
+    the row is decided in one go with nothing awaited that could change its user.
+    """
+
+    @functools.cached_property
+    def locale(self) -> str:
+        return self.catalog.locale_of(self.user.locale)
+
+    @functools.cached_property
+    def today(self) -> date:
+        return calendar.local_today(self.now, self.user.timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +190,7 @@ class Preparer:
         if user is None or not self._kinds.has_subject(claim.kind, user, interview):
             await uow.queue.finish(claim.id, self._worker_id, ReminderState.CANCELLED)
             return _Decision(outcome="cancelled")
-        ctx = Context(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
+        ctx = _Composing(uow=uow, user=user, catalog=self._catalog, now=now, dialogue=None)
         reason = self._kinds.hold(ctx, interview, claim.kind, claim.due_at)
         if reason is not None:
             await self._hold(uow, claim, ctx, reason)
