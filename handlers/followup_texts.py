@@ -33,8 +33,14 @@ _promised = functools.lru_cache(maxsize=1024)(PromisedPeriod.from_storage)
 
 def bare_name(ctx: Context, typed: str | None) -> str:
     """A typed name without the honorifics people type with it (田中さん → 田中)."""
+    return _bare_name(ctx.pool("templates.lines.honorifics"), typed)
+
+
+# A follow-up asks for the same typed names several times (the mail's address, the phone
+# script's): each is worked out once per locale's honorifics.
+@functools.lru_cache(maxsize=4096)
+def _bare_name(honorifics: tuple[str, ...], typed: str | None) -> str:
     name = " ".join((typed or "").split())
-    honorifics = ctx.pool("templates.lines.honorifics")
     stripped = True
     while name and stripped:
         stripped = False
@@ -60,28 +66,41 @@ def _person(ctx: Context, typed: str | None) -> str | None:
     return ctx.t("templates.lines.to_named", name=name) if name else None
 
 
-def _is_role(ctx: Context, words: str) -> bool:
-    folded = words.casefold()
-    return any(folded == role.casefold() for role in ctx.pool("templates.lines.role_words"))
-
-
 def _interviewer(ctx: Context, interview: Interview) -> tuple[str, str | None]:
     """The department and the person to address (None: nobody by name, so the generic form).
 
     People type the department into the name too (人事部 採用担当 with 人事部 as the
     department), or a role instead of a name: neither is said twice, nor is a role 様'd.
     """
-    department = (interview.department or "").strip()
-    name = bare_name(ctx, interview.interviewer_name)
+    department, name = _department_and_name(
+        ctx.pool("templates.lines.honorifics"),
+        ctx.pool("templates.lines.role_words"),
+        interview.department,
+        interview.interviewer_name,
+    )
+    return department, (ctx.t("templates.lines.to_named", name=name) if name else None)
+
+
+# Asked twice a follow-up (the mail's address block, whom to ask for on the phone).
+@functools.lru_cache(maxsize=4096)
+def _department_and_name(
+    honorifics: tuple[str, ...],
+    role_words: tuple[str, ...],
+    typed_department: str | None,
+    typed_name: str | None,
+) -> tuple[str, str]:
+    department = (typed_department or "").strip()
+    name = _bare_name(honorifics, typed_name)
     if department and name.startswith(department):
         name = name[len(department) :].strip()
+    roles = {role.casefold() for role in role_words}
     head, _, last = name.rpartition(" ")
-    if head and _is_role(ctx, last):
+    if head and last.casefold() in roles:
         department = department or head
         name = ""
-    elif _is_role(ctx, name):
+    elif name.casefold() in roles:
         name = ""
-    return department, (ctx.t("templates.lines.to_named", name=name) if name else None)
+    return department, name
 
 
 def is_agent(interview: Interview) -> bool:
