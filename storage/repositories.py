@@ -426,6 +426,23 @@ class DialogueRepository:
         await self._session.execute(_CLEAR_DIALOGUE, {"user_id": user_id})
 
 
+def _pending_row(
+    interview_id: int | None, user_id: int, kind: str, due: datetime, now: datetime
+) -> dict[str, Any]:
+    """A new pending reminder as the columns of a multi-row INSERT (no ORM object)."""
+    return {
+        "interview_id": interview_id,
+        "user_id": user_id,
+        "kind": kind,
+        "due_at": due,
+        "state": ReminderState.PENDING.value,
+        "attempts": 0,
+        "idempotency_key": new_idempotency_key(),
+        "created_at": now,
+        "parts_sent": 0,
+    }
+
+
 class ReminderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -457,17 +474,7 @@ class ReminderRepository:
         await self._session.execute(
             insert(Reminder),
             [
-                {
-                    "interview_id": interview_id,
-                    "user_id": user_id,
-                    "kind": kind.value,
-                    "due_at": due,
-                    "state": ReminderState.PENDING.value,
-                    "attempts": 0,
-                    "idempotency_key": new_idempotency_key(),
-                    "created_at": now,
-                    "parts_sent": 0,
-                }
+                _pending_row(interview_id, user_id, kind.value, due, now)
                 for interview_id, user_id, kind, due in planned
             ],
         )
@@ -550,17 +557,7 @@ class ReminderRepository:
             return 0
         now = utcnow()
         rows = [
-            {
-                "interview_id": None,
-                "user_id": user_id,
-                "kind": ReminderKind.DIGEST.value,
-                "due_at": due,
-                "state": ReminderState.PENDING.value,
-                "attempts": 0,
-                "idempotency_key": new_idempotency_key(),
-                "created_at": now,
-                "parts_sent": 0,
-            }
+            _pending_row(None, user_id, ReminderKind.DIGEST.value, due, now)
             for user_id, due in planned
         ]
         result = await self._session.execute(
