@@ -62,20 +62,27 @@ def _catalog() -> Catalog:
     return load_catalog()
 
 
+def _interview(
+    user_id: int, *, status: str = "waiting", followups_sent: int = 0, muted: bool = False
+) -> Interview:
+    """A first interview of 11/25 with a two-week promise, answered by email."""
+    return Interview(
+        user_id=user_id,
+        company="株式会社サンプル",
+        interview_date=date(2026, 11, 25),
+        stage="first",
+        promised="weeks:2",
+        contact_method="email",
+        status=status,
+        followups_sent=followups_sent,
+        muted=muted,
+    )
+
+
 async def _seed(uow: UnitOfWork) -> None:
     for name, timezone, status, muted, nudges, rows in INTERVIEWS:
         user = await uow.users.get_or_create("console", name, locale="ja", timezone=timezone)
-        interview = Interview(
-            user_id=user.id,
-            company="株式会社サンプル",
-            interview_date=date(2026, 11, 25),
-            stage="first",
-            promised="weeks:2",
-            contact_method="email",
-            status=status,
-            followups_sent=nudges,
-            muted=muted,
-        )
+        interview = _interview(user.id, status=status, followups_sent=nudges, muted=muted)
         uow.interviews.add(interview)
         await uow.interviews.flush()
         for kind, state in rows:
@@ -200,19 +207,7 @@ async def test_a_batch_of_follow_ups_costs_the_same_few_statements_however_large
                 user = await uow.users.get_or_create(
                     "console", f"u{n}", locale="ja", timezone="Asia/Tokyo"
                 )
-                uow.interviews.add(
-                    Interview(
-                        user_id=user.id,
-                        company="株式会社サンプル",
-                        interview_date=date(2026, 11, 25),
-                        stage="first",
-                        promised="weeks:2",
-                        contact_method="email",
-                        status="waiting",
-                        followups_sent=0,
-                        muted=False,
-                    )
-                )
+                uow.interviews.add(_interview(user.id))
             await uow.commit()
         async with UnitOfWork(factory) as uow:
             users = {u.id: u for u in (await uow.session.scalars(select(User))).all()}
