@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,3 +105,18 @@ async def start_settled(app: Renraku) -> None:
     for service in app.services:
         if isinstance(service, Housekeeping):
             await service.first_pass_done()
+
+
+def python_without_tokens(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``python -c code`` in ``tmp_path`` with no channel tokens and a SQLite file there."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LINE_"))}
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,  # no .env of the checkout's
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

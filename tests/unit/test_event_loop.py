@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.support import python_without_tokens
 
 # The CLI's own main(), with only the app itself replaced by a probe of the running loop;
 # in a process of its own, as the CLI sets up logging for the whole process.
@@ -22,15 +21,5 @@ sys.exit(cli.main(["run"]))
 
 
 def test_renraku_run_runs_on_uvloop(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LINE_"))}
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        cwd=tmp_path,  # no .env of the checkout's
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = python_without_tokens(PROBE, tmp_path)
     assert result.returncode == 7, result.stderr
